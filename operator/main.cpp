@@ -1,0 +1,80 @@
+// portico: wiring only — parse the command line, hand off to the subcommand. No test links this.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "operator/base/log.h"
+#include "operator/commands/debug_commands.h"
+#include "operator/runtime/manager.h"
+#include "portico_version.h"
+
+namespace {
+
+std::chrono::milliseconds millis(double seconds) {
+  return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Before any thread starts, so only the signal watcher thread sees SIGTERM/SIGINT.
+  portico::runtime::blockTerminationSignals();
+
+  CLI::App app{"Portico: a Kubernetes Ingress controller with built-in ACME certificates and the "
+               "reverse proxy it programs."};
+  app.require_subcommand(1);
+  std::string log_level = "info";
+  app.add_option("--log-level", log_level, "debug, info, warn or error")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+
+  auto* version = app.add_subcommand("version", "Print the version");
+
+  auto* debug = app.add_subcommand("debug", "Diagnostics against a Kubernetes cluster");
+  debug->require_subcommand(1);
+  portico::commands::ConnectionFlags conn;
+  auto add_connection = [&conn](CLI::App* cmd) {
+    cmd->add_option("--kubeconfig", conn.kubeconfig,
+                    "kubeconfig file (default: $KUBECONFIG, in-cluster, ~/.kube/config)");
+    cmd->add_option("--context", conn.context, "kubeconfig context (default: current-context)");
+  };
+  auto* discovery = debug->add_subcommand("discovery", "Show which APIs Portico needs are served");
+  add_connection(discovery);
+
+  portico::commands::WatchFlags watch;
+  auto* watch_cmd = debug->add_subcommand("watch", "Run an informer and print every change");
+  add_connection(watch_cmd);
+  watch_cmd->add_option("resource", watch.resource, "v1/configmaps, networking.k8s.io/v1/ingresses, ...")
+      ->required();
+  watch_cmd->add_option("-n,--namespace", watch.namespace_, "namespace (default: all)");
+  watch_cmd->add_flag("--cluster-scoped", watch.cluster_scoped, "the resource is cluster-scoped");
+  watch_cmd->add_option("--max-events", watch.max_events, "exit after this many changes");
+
+  portico::commands::LeaseFlags lease;
+  double lease_duration = 15, renew_deadline = 10, retry_period = 2;
+  auto* lease_cmd = debug->add_subcommand("lease", "Compete for a Lease and report leadership");
+  add_connection(lease_cmd);
+  lease_cmd->add_option("-n,--namespace", lease.namespace_, "Lease namespace");
+  lease_cmd->add_option("--name", lease.name, "Lease name");
+  lease_cmd->add_option("--identity", lease.identity, "this candidate's identity");
+  lease_cmd->add_option("--lease-duration", lease_duration, "seconds");
+  lease_cmd->add_option("--renew-deadline", renew_deadline, "seconds");
+  lease_cmd->add_option("--retry-period", retry_period, "seconds");
+
+  CLI11_PARSE(app, argc, argv);
+  portico::log::Level level;
+  if (portico::log::parseLevel(log_level, level)) portico::log::setLevel(level);
+
+  if (*version) {
+    std::cout << "portico " << PORTICO_VERSION << "\n";
+    return 0;
+  }
+  if (*discovery) return portico::commands::runDiscovery(conn);
+  if (*watch_cmd) return portico::commands::runWatch(conn, watch);
+  if (*lease_cmd) {
+    lease.lease_duration = millis(lease_duration);
+    lease.renew_deadline = millis(renew_deadline);
+    lease.retry_period = millis(retry_period);
+    return portico::commands::runLease(conn, lease);
+  }
+  return 0;
+}

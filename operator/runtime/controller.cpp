@@ -1,0 +1,60 @@
+#include "operator/runtime/controller.h"
+
+#include <thread>
+#include <vector>
+
+#include "operator/base/log.h"
+
+namespace portico::runtime {
+
+Controller::Controller(std::string name, Reconciler& reconciler, int workers, const Clock& clock)
+    : name_(std::move(name)), reconciler_(reconciler), workers_(std::max(1, workers)), queue_(clock) {}
+
+bool Controller::processNext(std::chrono::milliseconds max_wait) {
+  auto key = queue_.get(max_wait);
+  if (!key) return false;
+  ++stats_.reconciles;
+  Expected<Result> result = [&]() -> Expected<Result> {
+    try {
+      return reconciler_.reconcile(Request{*key});
+    } catch (const std::exception& e) {
+      // The control plane may fail loudly, but one bad object must not stop the others.
+      return Status(ErrorCode::Internal, std::string("reconcile threw: ") + e.what());
+    }
+  }();
+  if (!result) {
+    ++stats_.errors;
+    const Status& error = result.error();
+    if (error.terminal()) {
+      queue_.forget(*key);
+      log::warn("reconcile failed (terminal)", {{"controller", name_}, {"key", key->toString()},
+                                                {"error", error.toString()}});
+    } else {
+      log::info("reconcile failed, retrying",
+                {{"controller", name_}, {"key", key->toString()}, {"error", error.toString()},
+                 {"failures", std::to_string(queue_.failures(*key) + 1)}});
+      queue_.addRateLimited(*key);
+    }
+  } else {
+    queue_.forget(*key);
+    if (result->requeue_after.count() > 0) {
+      ++stats_.requeues;
+      queue_.addAfter(*key, result->requeue_after);
+    }
+  }
+  queue_.done(*key);
+  return true;
+}
+
+void Controller::run(CancelSource& cancel) {
+  CancelRegistration stop_queue(cancel, [this] { queue_.shutdown(); });
+  std::vector<std::thread> threads;
+  for (int i = 0; i < workers_; ++i) {
+    threads.emplace_back([this] {
+      while (!queue_.shuttingDown()) processNext(std::chrono::milliseconds(1000));
+    });
+  }
+  for (auto& t : threads) t.join();
+}
+
+}  // namespace portico::runtime

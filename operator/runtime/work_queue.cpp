@@ -1,0 +1,122 @@
+#include "operator/runtime/work_queue.h"
+
+namespace portico::runtime {
+
+WorkQueue::WorkQueue(const Clock& clock, ExponentialBackoff failure_backoff)
+    : clock_(clock), failure_backoff_(failure_backoff) {}
+
+void WorkQueue::insertLocked(const ObjectKey& key) {
+  if (shutting_down_ || dirty_.count(key)) return;
+  dirty_.insert(key);
+  if (processing_.count(key)) return;  // queued again by done()
+  queue_.push_back(key);
+  cv_.notify_one();
+}
+
+void WorkQueue::add(const ObjectKey& key) {
+  std::lock_guard lock(mutex_);
+  insertLocked(key);
+}
+
+void WorkQueue::addAfter(const ObjectKey& key, std::chrono::milliseconds delay) {
+  if (delay.count() <= 0) return add(key);
+  std::lock_guard lock(mutex_);
+  if (shutting_down_) return;
+  auto ready = clock_.steadyNow() + delay;
+  auto it = waiting_.find(key);
+  if (it != waiting_.end()) {
+    if (it->second <= ready) return;
+    waiting_order_.erase({it->second, key});
+    it->second = ready;
+  } else {
+    waiting_.emplace(key, ready);
+  }
+  waiting_order_.insert({ready, key});
+  cv_.notify_all();  // a getter may need to shorten its wait
+}
+
+void WorkQueue::addRateLimited(const ObjectKey& key) {
+  int attempt;
+  {
+    std::lock_guard lock(mutex_);
+    attempt = failures_[key]++;
+  }
+  addAfter(key, failure_backoff_.delay(attempt));
+}
+
+void WorkQueue::forget(const ObjectKey& key) {
+  std::lock_guard lock(mutex_);
+  failures_.erase(key);
+}
+
+int WorkQueue::failures(const ObjectKey& key) const {
+  std::lock_guard lock(mutex_);
+  auto it = failures_.find(key);
+  return it == failures_.end() ? 0 : it->second;
+}
+
+void WorkQueue::promoteReadyLocked(Clock::MonoTime now) {
+  while (!waiting_order_.empty() && waiting_order_.begin()->first <= now) {
+    ObjectKey key = waiting_order_.begin()->second;
+    waiting_order_.erase(waiting_order_.begin());
+    waiting_.erase(key);
+    insertLocked(key);
+  }
+}
+
+std::optional<ObjectKey> WorkQueue::get(std::chrono::milliseconds max_wait) {
+  auto deadline = std::chrono::steady_clock::now() + max_wait;
+  std::unique_lock lock(mutex_);
+  while (true) {
+    promoteReadyLocked(clock_.steadyNow());
+    if (!queue_.empty()) {
+      ObjectKey key = std::move(queue_.front());
+      queue_.pop_front();
+      dirty_.erase(key);
+      processing_.insert(key);
+      return key;
+    }
+    if (shutting_down_) return std::nullopt;
+    auto real_now = std::chrono::steady_clock::now();
+    if (real_now >= deadline) return std::nullopt;
+    auto wait = deadline - real_now;
+    if (!waiting_order_.empty()) {
+      auto until_ready = waiting_order_.begin()->first - clock_.steadyNow();
+      if (until_ready < wait) wait = until_ready;
+    }
+    // Never sleep less than a millisecond: a fake clock may not move while we wait.
+    cv_.wait_for(lock, std::max<std::chrono::steady_clock::duration>(wait, std::chrono::milliseconds(1)));
+  }
+}
+
+void WorkQueue::done(const ObjectKey& key) {
+  std::lock_guard lock(mutex_);
+  processing_.erase(key);
+  if (dirty_.count(key) && !shutting_down_) {
+    queue_.push_back(key);
+    cv_.notify_one();
+  }
+}
+
+void WorkQueue::shutdown() {
+  std::lock_guard lock(mutex_);
+  shutting_down_ = true;
+  cv_.notify_all();
+}
+
+bool WorkQueue::shuttingDown() const {
+  std::lock_guard lock(mutex_);
+  return shutting_down_;
+}
+
+size_t WorkQueue::depth() const {
+  std::lock_guard lock(mutex_);
+  return queue_.size();
+}
+
+size_t WorkQueue::delayedCount() const {
+  std::lock_guard lock(mutex_);
+  return waiting_.size();
+}
+
+}  // namespace portico::runtime

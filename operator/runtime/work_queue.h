@@ -1,0 +1,67 @@
+// WorkQueue: the controller's queue of object keys, with client-go's guarantees:
+//  - dedup: a key added many times before a worker takes it is processed once (level-based);
+//  - a key is never processed by two workers at once: added while processing, it is queued
+//    again only when done() is called;
+//  - delayed add (requeue_after) and per-key exponential backoff for failures.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "operator/base/backoff.h"
+#include "operator/base/clock.h"
+#include "operator/base/object_key.h"
+
+namespace portico::runtime {
+
+class WorkQueue {
+public:
+  explicit WorkQueue(const Clock& clock = SystemClock::instance(),
+                     ExponentialBackoff failure_backoff = {std::chrono::milliseconds(5),
+                                                           std::chrono::milliseconds(300000), 2.0});
+
+  void add(const ObjectKey& key);
+  // Adds after `delay`; an earlier pending delayed add of the same key wins.
+  void addAfter(const ObjectKey& key, std::chrono::milliseconds delay);
+  // Adds after the key's next backoff delay (5 ms, 10 ms, 20 ms, ... capped).
+  void addRateLimited(const ObjectKey& key);
+  // Resets the key's failure count (after a success or a terminal error).
+  void forget(const ObjectKey& key);
+  int failures(const ObjectKey& key) const;
+
+  // Takes the next key, waiting up to `max_wait`. nullopt on timeout or shutdown.
+  std::optional<ObjectKey> get(std::chrono::milliseconds max_wait);
+  // Must follow every successful get().
+  void done(const ObjectKey& key);
+
+  void shutdown();
+  bool shuttingDown() const;
+
+  size_t depth() const;          // keys ready to be taken
+  size_t delayedCount() const;   // keys waiting for their time
+
+private:
+  void insertLocked(const ObjectKey& key);
+  void promoteReadyLocked(Clock::MonoTime now);
+
+  const Clock& clock_;
+  ExponentialBackoff failure_backoff_;
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<ObjectKey> queue_;
+  std::unordered_set<ObjectKey> dirty_;       // queued or to be queued again after processing
+  std::unordered_set<ObjectKey> processing_;  // taken by a worker, not yet done()
+  std::unordered_map<ObjectKey, Clock::MonoTime> waiting_;  // delayed adds by key
+  std::set<std::pair<Clock::MonoTime, ObjectKey>> waiting_order_;
+  std::unordered_map<ObjectKey, int> failures_;
+  bool shutting_down_ = false;
+};
+
+}  // namespace portico::runtime
