@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "operator/base/base64.h"
@@ -70,12 +71,17 @@ Expected<std::string> dataOrFile(const YAML::Node& node, const std::string& fiel
   return std::string();
 }
 
-YAML::Node findNamed(const YAML::Node& list, const std::string& name, const char* inner) {
-  if (!list || !list.IsSequence()) return YAML::Node();
+// The `inner` mapping of the entry called `name` in a kubeconfig list (clusters, users, contexts).
+std::optional<YAML::Node> findNamed(const YAML::Node& list, const std::string& name,
+                                    const char* inner) {
+  if (!list || !list.IsSequence()) return std::nullopt;
   for (const auto& entry : list) {
-    if (entry["name"] && entry["name"].as<std::string>() == name) return entry[inner];
+    if (entry["name"] && entry["name"].as<std::string>() == name) {
+      YAML::Node node = entry[inner];
+      return node.IsDefined() && node.IsMap() ? node : YAML::Node(YAML::NodeType::Map);
+    }
   }
-  return YAML::Node();
+  return std::nullopt;
 }
 
 std::string scalar(const YAML::Node& node, const char* key) {
@@ -101,18 +107,20 @@ Expected<ClusterConfig> parseKubeconfig(const std::string& yaml_text, const std:
         context_override.empty() ? scalar(root, "current-context") : context_override;
     if (config.context_name.empty())
       return Status(ErrorCode::InvalidArgument, "kubeconfig has no current-context");
-    auto context = findNamed(root["contexts"], config.context_name, "context");
-    if (!context)
+    auto found_context = findNamed(root["contexts"], config.context_name, "context");
+    if (!found_context)
       return Status(ErrorCode::InvalidArgument,
                     "kubeconfig has no context named \"" + config.context_name + "\"");
+    const YAML::Node& context = *found_context;
     std::string cluster_name = scalar(context, "cluster");
     std::string user_name = scalar(context, "user");
     if (auto ns = scalar(context, "namespace"); !ns.empty()) config.default_namespace = ns;
 
-    auto cluster = findNamed(root["clusters"], cluster_name, "cluster");
-    if (!cluster)
+    auto found_cluster = findNamed(root["clusters"], cluster_name, "cluster");
+    if (!found_cluster)
       return Status(ErrorCode::InvalidArgument,
                     "kubeconfig has no cluster named \"" + cluster_name + "\"");
+    const YAML::Node& cluster = *found_cluster;
     config.server = scalar(cluster, "server");
     while (!config.server.empty() && config.server.back() == '/') config.server.pop_back();
     if (config.server.empty())
@@ -122,24 +130,24 @@ Expected<ClusterConfig> parseKubeconfig(const std::string& yaml_text, const std:
     if (!ca) return ca.error();
     config.tls.ca_pem = *ca;
 
-    auto user = findNamed(root["users"], user_name, "user");
-    if (user_name.empty() || user) {
-      if (user) {
-        auto cert = dataOrFile(user, "client-certificate", base_dir);
-        if (!cert) return cert.error();
-        auto key = dataOrFile(user, "client-key", base_dir);
-        if (!key) return key.error();
-        config.tls.client_cert_pem = *cert;
-        config.tls.client_key_pem = *key;
-        if (auto token = scalar(user, "token"); !token.empty()) {
-          config.token = TokenSource::fixed(token);
-        } else if (auto token_file = scalar(user, "tokenFile"); !token_file.empty()) {
-          config.token = TokenSource::fromFile(resolvePath(token_file, base_dir));
-        }
+    // A context without a user is anonymous.
+    if (!user_name.empty()) {
+      auto found_user = findNamed(root["users"], user_name, "user");
+      if (!found_user)
+        return Status(ErrorCode::InvalidArgument,
+                      "kubeconfig has no user named \"" + user_name + "\"");
+      const YAML::Node& user = *found_user;
+      auto cert = dataOrFile(user, "client-certificate", base_dir);
+      if (!cert) return cert.error();
+      auto key = dataOrFile(user, "client-key", base_dir);
+      if (!key) return key.error();
+      config.tls.client_cert_pem = *cert;
+      config.tls.client_key_pem = *key;
+      if (auto token = scalar(user, "token"); !token.empty()) {
+        config.token = TokenSource::fixed(token);
+      } else if (auto token_file = scalar(user, "tokenFile"); !token_file.empty()) {
+        config.token = TokenSource::fromFile(resolvePath(token_file, base_dir));
       }
-    } else {
-      return Status(ErrorCode::InvalidArgument,
-                    "kubeconfig has no user named \"" + user_name + "\"");
     }
   } catch (const YAML::Exception& e) {
     return Status(ErrorCode::InvalidArgument, std::string("kubeconfig: ") + e.what());

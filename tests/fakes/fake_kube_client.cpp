@@ -1,0 +1,243 @@
+#include "tests/fakes/fake_kube_client.h"
+
+#include <chrono>
+
+namespace portico::testing {
+
+using kube::Json;
+
+namespace {
+ObjectKey keyOf(const Json& object) {
+  const Json& meta = object["metadata"];
+  return {meta.value("namespace", ""), meta.value("name", "")};
+}
+}  // namespace
+
+Status FakeKubeClient::checkAvailableLocked(const std::string& verb) {
+  ++calls_[verb];
+  if (unavailable_) return Status(ErrorCode::Unavailable, "connection refused (fake)");
+  return Status::ok();
+}
+
+void FakeKubeClient::recordLocked(const kube::Resource& r, kube::WatchEventType type,
+                                  const Json& object) {
+  history_.push_back({rv_, idOf(r), type, object});
+  cv_.notify_all();
+}
+
+Expected<Json> FakeKubeClient::get(const kube::Resource& r, const ObjectKey& key) {
+  std::lock_guard lock(mutex_);
+  if (Status st = checkAvailableLocked("get"); !st) return st;
+  auto& items = objects_[idOf(r)];
+  auto it = items.find(r.namespaced ? key : ObjectKey{"", key.name});
+  if (it == items.end())
+    return Status(ErrorCode::NotFound, r.resource + " \"" + key.name + "\" not found").withHttp(404, "NotFound");
+  return it->second;
+}
+
+Expected<kube::ListPage> FakeKubeClient::list(const kube::Resource& r, const std::string& ns,
+                                              const kube::ListOptions& options) {
+  std::lock_guard lock(mutex_);
+  if (Status st = checkAvailableLocked("list"); !st) return st;
+  kube::ListPage page;
+  page.resource_version = std::to_string(rv_);
+  auto& items = objects_[idOf(r)];
+  auto it = items.begin();
+  if (!options.continue_token.empty()) it = items.upper_bound(ObjectKey::parse(options.continue_token));
+  for (; it != items.end(); ++it) {
+    if (!ns.empty() && it->first.namespace_ != ns) continue;
+    if (options.limit > 0 && static_cast<int64_t>(page.items.size()) == options.limit) {
+      page.continue_token = keyOf(page.items.back()).toString();
+      break;
+    }
+    page.items.push_back(it->second);
+  }
+  return page;
+}
+
+Status FakeKubeClient::watch(const kube::Resource& r, const std::string& ns,
+                             const kube::WatchOptions& options, const kube::WatchHandler& handler,
+                             CancelSource& cancel) {
+  CancelRegistration wake(cancel, [this] {
+    std::lock_guard lock(mutex_);
+    cv_.notify_all();
+  });
+  std::unique_lock lock(mutex_);
+  if (Status st = checkAvailableLocked("watch"); !st) return st;
+  if (watches_broken_) return Status(ErrorCode::Unavailable, "watch refused (fake)");
+  int64_t from = options.resource_version.empty() ? rv_ : std::stoll(options.resource_version);
+  if (from < compacted_rv_) return Status(ErrorCode::Gone, "too old resource version").withHttp(410, "Expired");
+  const uint64_t epoch = watch_epoch_;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options.timeout_seconds);
+  while (true) {
+    if (cancel.cancelled()) return Status(ErrorCode::Cancelled, "cancelled");
+    if (unavailable_ || watches_broken_) return Status(ErrorCode::Unavailable, "connection lost (fake)");
+    if (watch_epoch_ != epoch) return Status::ok();
+    std::vector<Event> ready;
+    for (const auto& e : history_)
+      if (e.rv > from && e.resource_id == idOf(r) &&
+          (ns.empty() || e.object["metadata"].value("namespace", "") == ns))
+        ready.push_back(e);
+    if (!history_.empty()) from = std::max(from, history_.back().rv);
+    if (!ready.empty()) {
+      lock.unlock();
+      for (auto& e : ready)
+        if (!handler(kube::WatchEvent{e.type, e.object})) return Status::ok();
+      lock.lock();
+      continue;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return Status::ok();
+    cv_.wait_for(lock, std::chrono::milliseconds(50));
+  }
+}
+
+Expected<Json> FakeKubeClient::create(const kube::Resource& r, const Json& input) {
+  std::lock_guard lock(mutex_);
+  if (Status st = checkAvailableLocked("create"); !st) return st;
+  Json object = input;
+  ObjectKey key = keyOf(object);
+  if (!r.namespaced) key.namespace_.clear();
+  if (r.namespaced && key.namespace_.empty()) {
+    key.namespace_ = "default";
+    object["metadata"]["namespace"] = "default";
+  }
+  auto& items = objects_[idOf(r)];
+  if (items.count(key))
+    return Status(ErrorCode::AlreadyExists, r.resource + " \"" + key.name + "\" already exists")
+        .withHttp(409, "AlreadyExists");
+  ++rv_;
+  object["metadata"]["resourceVersion"] = std::to_string(rv_);
+  object["metadata"]["uid"] = "uid-" + std::to_string(rv_);
+  object["metadata"]["generation"] = 1;
+  items[key] = object;
+  recordLocked(r, kube::WatchEventType::Added, object);
+  return object;
+}
+
+Expected<Json> FakeKubeClient::writeLocked(const kube::Resource& r, Json object, bool status_only) {
+  ObjectKey key = keyOf(object);
+  if (!r.namespaced) key.namespace_.clear();
+  auto& items = objects_[idOf(r)];
+  auto it = items.find(key);
+  if (it == items.end()) return Status(ErrorCode::NotFound, key.name + " not found").withHttp(404, "NotFound");
+  std::string sent_rv = object["metadata"].value("resourceVersion", "");
+  if (!sent_rv.empty() && sent_rv != it->second["metadata"].value("resourceVersion", ""))
+    return Status(ErrorCode::Conflict, "the object has been modified").withHttp(409, "Conflict");
+  Json stored = it->second;
+  if (status_only) {
+    if (object.contains("status")) stored["status"] = object["status"];
+  } else {
+    Json status = stored.contains("status") ? stored["status"] : Json();
+    if (object.value("spec", Json()) != stored.value("spec", Json()))
+      object["metadata"]["generation"] = stored["metadata"].value("generation", 1) + 1;
+    else
+      object["metadata"]["generation"] = stored["metadata"].value("generation", 1);
+    object["metadata"]["uid"] = stored["metadata"]["uid"];
+    stored = object;
+    if (!status.is_null()) stored["status"] = status;  // status changes only through /status
+    else stored.erase("status");
+  }
+  ++rv_;
+  stored["metadata"]["resourceVersion"] = std::to_string(rv_);
+  it->second = stored;
+  recordLocked(r, kube::WatchEventType::Modified, stored);
+  return stored;
+}
+
+Expected<Json> FakeKubeClient::update(const kube::Resource& r, const Json& object) {
+  std::lock_guard lock(mutex_);
+  if (Status st = checkAvailableLocked("update"); !st) return st;
+  return writeLocked(r, object, false);
+}
+
+Expected<Json> FakeKubeClient::updateStatus(const kube::Resource& r, const Json& object) {
+  std::lock_guard lock(mutex_);
+  if (Status st = checkAvailableLocked("updateStatus"); !st) return st;
+  return writeLocked(r, object, true);
+}
+
+Expected<Json> FakeKubeClient::patch(const kube::Resource& r, const ObjectKey& key,
+                                     kube::PatchType type, const std::string& body,
+                                     const kube::PatchOptions& options) {
+  std::lock_guard lock(mutex_);
+  if (Status st = checkAvailableLocked("patch"); !st) return st;
+  if (type != kube::PatchType::Merge)
+    return Status(ErrorCode::InvalidArgument, "the fake supports merge patches only");
+  auto& items = objects_[idOf(r)];
+  auto it = items.find(r.namespaced ? key : ObjectKey{"", key.name});
+  if (it == items.end()) return Status(ErrorCode::NotFound, key.name + " not found").withHttp(404, "NotFound");
+  auto patch_doc = Json::parse(body, nullptr, false);
+  if (patch_doc.is_discarded()) return Status(ErrorCode::InvalidArgument, "patch is not JSON");
+  Json patched = it->second;
+  patched.merge_patch(patch_doc);
+  patched["metadata"]["resourceVersion"] = it->second["metadata"]["resourceVersion"];
+  return writeLocked(r, patched, options.subresource == "status");
+}
+
+Status FakeKubeClient::remove(const kube::Resource& r, const ObjectKey& key,
+                              const kube::DeleteOptions& options) {
+  std::lock_guard lock(mutex_);
+  if (Status st = checkAvailableLocked("delete"); !st) return st;
+  auto& items = objects_[idOf(r)];
+  auto it = items.find(r.namespaced ? key : ObjectKey{"", key.name});
+  if (it == items.end()) return Status(ErrorCode::NotFound, key.name + " not found").withHttp(404, "NotFound");
+  const Json& meta = it->second["metadata"];
+  if ((options.precondition_uid && *options.precondition_uid != meta.value("uid", "")) ||
+      (options.precondition_resource_version &&
+       *options.precondition_resource_version != meta.value("resourceVersion", "")))
+    return Status(ErrorCode::Conflict, "precondition failed").withHttp(409, "Conflict");
+  ++rv_;
+  Json last = it->second;
+  last["metadata"]["resourceVersion"] = std::to_string(rv_);
+  items.erase(it);
+  recordLocked(r, kube::WatchEventType::Deleted, last);
+  return Status::ok();
+}
+
+Expected<std::vector<kube::GroupVersion>> FakeKubeClient::serverGroupVersions() {
+  std::lock_guard lock(mutex_);
+  if (Status st = checkAvailableLocked("discovery"); !st) return st;
+  return served_;
+}
+
+void FakeKubeClient::setUnavailable(bool unavailable) {
+  std::lock_guard lock(mutex_);
+  unavailable_ = unavailable;
+  cv_.notify_all();
+}
+
+void FakeKubeClient::setWatchesBroken(bool broken) {
+  std::lock_guard lock(mutex_);
+  watches_broken_ = broken;
+  cv_.notify_all();
+}
+
+void FakeKubeClient::compact() {
+  std::lock_guard lock(mutex_);
+  compacted_rv_ = rv_;
+  history_.clear();
+}
+
+void FakeKubeClient::closeWatches() {
+  std::lock_guard lock(mutex_);
+  ++watch_epoch_;
+  cv_.notify_all();
+}
+
+int64_t FakeKubeClient::currentVersion() const {
+  std::lock_guard lock(mutex_);
+  return rv_;
+}
+
+int FakeKubeClient::callCount(const std::string& verb) const {
+  std::lock_guard lock(mutex_);
+  auto it = calls_.find(verb);
+  return it == calls_.end() ? 0 : it->second;
+}
+
+void FakeKubeClient::setServedGroupVersions(std::vector<kube::GroupVersion> served) {
+  std::lock_guard lock(mutex_);
+  served_ = std::move(served);
+}
+
+}  // namespace portico::testing

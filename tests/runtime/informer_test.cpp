@@ -1,0 +1,129 @@
+#include <doctest/doctest.h>
+
+#include <thread>
+
+#include "operator/runtime/informer.h"
+#include "tests/fakes/fake_kube_client.h"
+
+using namespace portico;
+using namespace portico::runtime;
+using portico::testing::FakeKubeClient;
+using kube::Json;
+using namespace std::chrono_literals;
+
+namespace {
+
+Json configMap(const std::string& name, const std::string& value) {
+  return {{"apiVersion", "v1"},
+          {"kind", "ConfigMap"},
+          {"metadata", {{"namespace", "default"}, {"name", name}}},
+          {"data", {{"v", value}}}};
+}
+
+// Bounded wait for a condition another thread makes true (never a bare sleep).
+template <typename F>
+bool eventually(F condition, std::chrono::milliseconds limit = 5000ms) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(2ms);
+  }
+  return condition();
+}
+
+std::string valueOf(const Informer<Json>& informer, const std::string& name) {
+  auto obj = informer.store().get({"default", name});
+  return obj ? (*obj)["data"].value("v", "") : "<absent>";
+}
+
+struct Running {
+  FakeKubeClient client;
+  std::shared_ptr<Informer<Json>> informer;
+  CancelSource cancel;
+  std::thread thread;
+  std::vector<std::string> log;
+  std::mutex log_mutex;
+
+  Running() {
+    InformerOptions options;
+    options.reconnect_backoff = {1ms, 5ms, 2.0};
+    informer = std::make_shared<Informer<Json>>(client, kube::resources::configMaps(), options);
+    auto note = [this](std::string s) {
+      std::lock_guard lock(log_mutex);
+      log.push_back(std::move(s));
+    };
+    informer->addHandlers({[note](const ObjectKey& k, const auto&) { note("add " + k.name); },
+                           [note](const ObjectKey& k, const auto&, const auto&) { note("update " + k.name); },
+                           [note](const ObjectKey& k, const auto&) { note("delete " + k.name); }});
+  }
+  void start() {
+    thread = std::thread([this] { informer->run(cancel); });
+  }
+  ~Running() {
+    cancel.cancel();
+    if (thread.joinable()) thread.join();
+  }
+  std::vector<std::string> events() {
+    std::lock_guard lock(log_mutex);
+    return log;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("informer: lists, then follows adds, updates and deletes in order") {
+  Running r;
+  r.client.create(kube::resources::configMaps(), configMap("a", "1"));
+  r.start();
+  REQUIRE(eventually([&] { return r.informer->hasSynced(); }));
+  CHECK(valueOf(*r.informer, "a") == "1");
+  auto a = *r.client.get(kube::resources::configMaps(), {"default", "a"});
+  a["data"]["v"] = "2";
+  r.client.update(kube::resources::configMaps(), a);
+  r.client.create(kube::resources::configMaps(), configMap("b", "1"));
+  r.client.remove(kube::resources::configMaps(), {"default", "a"}, {});
+  REQUIRE(eventually([&] { return r.events().size() == 4; }));
+  CHECK(r.events() == std::vector<std::string>{"add a", "update a", "add b", "delete a"});
+  CHECK(r.informer->store().size() == 1);
+}
+
+TEST_CASE("informer: re-watches from the last version when the server ends a watch") {
+  Running r;
+  r.start();
+  REQUIRE(eventually([&] { return r.informer->watchCount() == 1; }));
+  r.client.closeWatches();
+  REQUIRE(eventually([&] { return r.informer->watchCount() == 2; }));
+  r.client.create(kube::resources::configMaps(), configMap("x", "1"));
+  REQUIRE(eventually([&] { return valueOf(*r.informer, "x") == "1"; }));
+  CHECK(r.informer->listCount() == 1);  // no relist needed
+}
+
+TEST_CASE("informer: 410 Gone relists, and objects deleted meanwhile are reported deleted") {
+  Running r;
+  r.client.create(kube::resources::configMaps(), configMap("keep", "1"));
+  r.client.create(kube::resources::configMaps(), configMap("gone", "1"));
+  r.start();
+  REQUIRE(eventually([&] { return r.informer->watchCount() == 1 && r.informer->store().size() == 2; }));
+  // Watches break while objects change, and the server forgets the history in between.
+  r.client.setWatchesBroken(true);
+  REQUIRE(eventually([&] { return r.informer->watchCount() >= 2; }));  // it noticed, and retries
+  r.client.remove(kube::resources::configMaps(), {"default", "gone"}, {});
+  auto keep = *r.client.get(kube::resources::configMaps(), {"default", "keep"});
+  keep["data"]["v"] = "2";
+  r.client.update(kube::resources::configMaps(), keep);
+  r.client.compact();
+  r.client.setWatchesBroken(false);
+  REQUIRE(eventually([&] { return r.informer->listCount() >= 2; }));
+  REQUIRE(eventually([&] { return valueOf(*r.informer, "keep") == "2" && r.informer->store().size() == 1; }));
+  CHECK(valueOf(*r.informer, "gone") == "<absent>");
+}
+
+TEST_CASE("informer: reconnects with backoff while the server is unavailable") {
+  Running r;
+  r.client.setUnavailable(true);
+  r.start();
+  REQUIRE(eventually([&] { return r.client.callCount("list") >= 3; }));
+  CHECK_FALSE(r.informer->hasSynced());
+  r.client.setUnavailable(false);
+  REQUIRE(eventually([&] { return r.informer->hasSynced(); }));
+}
