@@ -20,8 +20,9 @@ int main(int argc, char** argv) {
   // Before any thread starts, so only the signal watcher thread sees SIGTERM/SIGINT.
   portico::runtime::blockTerminationSignals();
 
-  CLI::App app{"Portico: a Kubernetes Ingress controller with built-in ACME certificates and the "
-               "reverse proxy it programs."};
+  CLI::App app{
+      "Portico: a Kubernetes Ingress controller with built-in ACME certificates and the "
+      "reverse proxy it programs."};
   app.require_subcommand(1);
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "debug, info, warn or error")
@@ -43,7 +44,8 @@ int main(int argc, char** argv) {
   portico::commands::WatchFlags watch;
   auto* watch_cmd = debug->add_subcommand("watch", "Run an informer and print every change");
   add_connection(watch_cmd);
-  watch_cmd->add_option("resource", watch.resource, "v1/configmaps, networking.k8s.io/v1/ingresses, ...")
+  watch_cmd
+      ->add_option("resource", watch.resource, "v1/configmaps, networking.k8s.io/v1/ingresses, ...")
       ->required();
   watch_cmd->add_option("-n,--namespace", watch.namespace_, "namespace (default: all)");
   watch_cmd->add_flag("--cluster-scoped", watch.cluster_scoped, "the resource is cluster-scoped");

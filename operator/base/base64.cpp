@@ -66,9 +66,17 @@ std::optional<std::string> decode(std::string_view text, const char* alphabet) {
 
 }  // namespace
 
-std::string base64Encode(std::string_view data) { return encode(data, kStd, true); }
-std::optional<std::string> base64Decode(std::string_view text) { return decode(text, kStd); }
-std::string base64UrlEncode(std::string_view data) { return encode(data, kUrl, false); }
-std::optional<std::string> base64UrlDecode(std::string_view text) { return decode(text, kUrl); }
+std::string base64Encode(std::string_view data) {
+  return encode(data, kStd, true);
+}
+std::optional<std::string> base64Decode(std::string_view text) {
+  return decode(text, kStd);
+}
+std::string base64UrlEncode(std::string_view data) {
+  return encode(data, kUrl, false);
+}
+std::optional<std::string> base64UrlDecode(std::string_view text) {
+  return decode(text, kUrl);
+}
 
 }  // namespace portico

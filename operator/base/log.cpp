@@ -31,21 +31,31 @@ void appendTimestamp(std::string& out) {
   gmtime_r(&secs, &tm);
   char buf[80];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(millis));
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(millis));
   out += buf;
 }
 
 }  // namespace
 
-void setLevel(Level level) { g_level.store(level, std::memory_order_relaxed); }
-Level level() { return g_level.load(std::memory_order_relaxed); }
+void setLevel(Level level) {
+  g_level.store(level, std::memory_order_relaxed);
+}
+Level level() {
+  return g_level.load(std::memory_order_relaxed);
+}
 
 bool parseLevel(std::string_view text, Level& out) {
-  if (text == "debug") out = Level::Debug;
-  else if (text == "info") out = Level::Info;
-  else if (text == "warn") out = Level::Warn;
-  else if (text == "error") out = Level::Error;
-  else return false;
+  if (text == "debug")
+    out = Level::Debug;
+  else if (text == "info")
+    out = Level::Info;
+  else if (text == "warn")
+    out = Level::Warn;
+  else if (text == "error")
+    out = Level::Error;
+  else
+    return false;
   return true;
 }
 

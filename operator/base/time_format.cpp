@@ -36,8 +36,12 @@ bool digits(std::string_view text, size_t pos, size_t count, int& out) {
 
 }  // namespace
 
-std::string formatRfc3339(WallTime time) { return format(time, false); }
-std::string formatRfc3339Micro(WallTime time) { return format(time, true); }
+std::string formatRfc3339(WallTime time) {
+  return format(time, false);
+}
+std::string formatRfc3339Micro(WallTime time) {
+  return format(time, true);
+}
 
 std::optional<WallTime> parseRfc3339(std::string_view text) {
   int year, month, day, hour, minute, second;

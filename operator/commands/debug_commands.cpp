@@ -71,15 +71,16 @@ int runDiscovery(const ConnectionFlags& flags) {
       {"apiextensions.k8s.io/v1", "Portico's CRDs"},
   };
   for (const auto& need : needs)
-    std::cout << (all.count(need.group_version) ? "  served   " : "  missing  ") << need.group_version
-              << "  (" << need.why << ")\n";
+    std::cout << (all.count(need.group_version) ? "  served   " : "  missing  ")
+              << need.group_version << "  (" << need.why << ")\n";
   return 0;
 }
 
 int runWatch(const ConnectionFlags& flags, const WatchFlags& watch) {
   kube::Resource resource;
   if (!parseResource(watch.resource, watch.cluster_scoped, resource)) {
-    std::cerr << "portico: resource must look like v1/configmaps or networking.k8s.io/v1/ingresses\n";
+    std::cerr
+        << "portico: resource must look like v1/configmaps or networking.k8s.io/v1/ingresses\n";
     return 2;
   }
   auto client = connectOrExplain(flags);
@@ -91,8 +92,8 @@ int runWatch(const ConnectionFlags& flags, const WatchFlags& watch) {
   std::atomic<int> events{0};
   auto emit = [&](const char* what, const ObjectKey& key, const kube::Json& obj) {
     std::string line = std::string("{\"event\":\"") + what + "\",\"key\":\"" + key.toString() +
-                       "\",\"resourceVersion\":\"" +
-                       obj["metadata"].value("resourceVersion", "") + "\"}";
+                       "\",\"resourceVersion\":\"" + obj["metadata"].value("resourceVersion", "") +
+                       "\"}";
     printLine(line);
     if (watch.max_events > 0 && ++events >= watch.max_events) stop.cancel();
   };

@@ -24,7 +24,8 @@ struct WatchFlags {
   int max_events = 0;  // stop after this many events (0 = until SIGTERM)
 };
 
-// Runs an informer and prints one JSON line per change: {"event":"add","key":..,"resourceVersion":..}.
+// Runs an informer and prints one JSON line per change:
+// {"event":"add","key":..,"resourceVersion":..}.
 int runWatch(const ConnectionFlags& flags, const WatchFlags& watch);
 
 struct LeaseFlags {

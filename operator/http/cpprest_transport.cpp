@@ -87,8 +87,7 @@ public:
           size_t old = chunk.size();
           chunk.resize(old + available);
           // getn of what is already buffered returns at once.
-          size_t got =
-              buffer.getn(reinterpret_cast<uint8_t*>(chunk.data() + old), available).get();
+          size_t got = buffer.getn(reinterpret_cast<uint8_t*>(chunk.data() + old), available).get();
           chunk.resize(old + got);
         }
         if (!sink(chunk)) break;
@@ -146,8 +145,10 @@ private:
     msg.set_request_uri(utility::conversions::to_string_t(path));
     std::string content_type;
     for (const auto& h : request.headers) {
-      if (strcasecmp(h.name.c_str(), "Content-Type") == 0) content_type = h.value;
-      else msg.headers().add(h.name, h.value);
+      if (strcasecmp(h.name.c_str(), "Content-Type") == 0)
+        content_type = h.value;
+      else
+        msg.headers().add(h.name, h.value);
     }
     if (!request.body.empty() || !content_type.empty()) {
       std::vector<unsigned char> bytes(request.body.begin(), request.body.end());

@@ -67,17 +67,17 @@ private:
   std::string text_;
 };
 
-bool isSuccess(int status) { return status >= 200 && status < 300; }
+bool isSuccess(int status) {
+  return status >= 200 && status < 300;
+}
 
 // Worth another try: the server asked us to slow down, failed transiently, or was unreachable.
 bool isRetryable(const Status& status) {
   switch (status.code()) {
     case ErrorCode::TooManyRequests:
     case ErrorCode::Unavailable:
-    case ErrorCode::Timeout:
-      return true;
-    default:
-      return false;
+    case ErrorCode::Timeout: return true;
+    default: return false;
   }
 }
 
@@ -112,7 +112,8 @@ public:
       page.items.reserve(items->size());
       // List items omit kind/apiVersion; fill them in so items look like what get returns.
       std::string kind = doc->value("kind", "");
-      if (kind.size() > 4 && kind.compare(kind.size() - 4, 4, "List") == 0) kind.resize(kind.size() - 4);
+      if (kind.size() > 4 && kind.compare(kind.size() - 4, 4, "List") == 0)
+        kind.resize(kind.size() - 4);
       for (auto& item : *items) {
         if (!item.contains("kind") && !kind.empty()) item["kind"] = kind;
         if (!item.contains("apiVersion")) item["apiVersion"] = resource.apiVersion();
@@ -128,7 +129,8 @@ public:
     q.add("watch", "1")
         .add("resourceVersion", options.resource_version)
         .add("allowWatchBookmarks", options.allow_bookmarks ? "true" : "")
-        .add("timeoutSeconds", options.timeout_seconds > 0 ? std::to_string(options.timeout_seconds) : "")
+        .add("timeoutSeconds",
+             options.timeout_seconds > 0 ? std::to_string(options.timeout_seconds) : "")
         .add("labelSelector", options.label_selector)
         .add("fieldSelector", options.field_selector);
     HttpRequest request = makeRequest("GET", resource.collectionPath(ns) + q.str(), "", "");
@@ -181,7 +183,9 @@ public:
     switch (type) {
       case PatchType::Merge: content_type = "application/merge-patch+json"; break;
       case PatchType::Json: content_type = "application/json-patch+json"; break;
-      case PatchType::StrategicMerge: content_type = "application/strategic-merge-patch+json"; break;
+      case PatchType::StrategicMerge:
+        content_type = "application/strategic-merge-patch+json";
+        break;
       case PatchType::Apply: content_type = "application/apply-patch+yaml"; break;
     }
     Query q;
@@ -197,8 +201,7 @@ public:
     if (options.precondition_uid) body["preconditions"]["uid"] = *options.precondition_uid;
     if (options.precondition_resource_version)
       body["preconditions"]["resourceVersion"] = *options.precondition_resource_version;
-    if (!options.propagation_policy.empty())
-      body["propagationPolicy"] = options.propagation_policy;
+    if (!options.propagation_policy.empty()) body["propagationPolicy"] = options.propagation_policy;
     auto result = call("DELETE", resource.objectPath(key), body.dump(), "application/json");
     return result.status();
   }
@@ -207,7 +210,8 @@ public:
     std::vector<GroupVersion> out;
     auto core = call("GET", "/api", "", "");
     if (!core) return core.error();
-    for (const auto& v : core->value("versions", Json::array())) out.push_back({"", v.get<std::string>()});
+    for (const auto& v : core->value("versions", Json::array()))
+      out.push_back({"", v.get<std::string>()});
     auto groups = call("GET", "/apis", "", "");
     if (!groups) return groups.error();
     for (const auto& g : groups->value("groups", Json::array())) {
@@ -258,7 +262,8 @@ private:
   // One API call with rate limiting and retries; decodes the JSON reply or the error Status.
   Expected<Json> call(const std::string& method, const std::string& path, const std::string& body,
                       const std::string& content_type) {
-    ExponentialBackoff backoff{std::chrono::milliseconds(200), std::chrono::milliseconds(5000), 2.0};
+    ExponentialBackoff backoff{std::chrono::milliseconds(200), std::chrono::milliseconds(5000),
+                               2.0};
     Status last;
     for (int attempt = 0; attempt <= options_.max_retries; ++attempt) {
       throttle();
@@ -279,7 +284,8 @@ private:
         if (!retry_after.empty() && isdigit(static_cast<unsigned char>(retry_after[0])))
           delay = std::chrono::seconds(std::min(std::stoi(retry_after), 60));
       }
-      log::debug("retrying API request", {{"method", method}, {"path", path},
+      log::debug("retrying API request", {{"method", method},
+                                          {"path", path},
                                           {"error", last.toString()},
                                           {"delay_ms", std::to_string(delay.count())}});
       std::this_thread::sleep_for(delay);

@@ -53,8 +53,8 @@ enum class PatchType { Merge, Json, StrategicMerge, Apply };
 
 struct PatchOptions {
   std::string field_manager;
-  bool force = false;        // server-side apply: take ownership of conflicting fields
-  std::string subresource;   // "" or "status"
+  bool force = false;       // server-side apply: take ownership of conflicting fields
+  std::string subresource;  // "" or "status"
 };
 
 struct DeleteOptions {
@@ -111,7 +111,8 @@ struct ClientOptions {
   std::string user_agent = "portico";
 };
 
-std::unique_ptr<KubeClient> makeKubeClient(ClusterConfig config, std::shared_ptr<HttpTransport> transport,
+std::unique_ptr<KubeClient> makeKubeClient(ClusterConfig config,
+                                           std::shared_ptr<HttpTransport> transport,
                                            ClientOptions options = {},
                                            const Clock& clock = SystemClock::instance());
 

@@ -31,7 +31,8 @@ std::string TokenSource::token() {
     if (now >= next_check_) {
       if (auto text = readFile(path_)) {
         std::string t = *text;
-        while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' ')) t.pop_back();
+        while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' '))
+          t.pop_back();
         token_ = t;  // a failed read keeps the last good token
       }
       next_check_ = now + recheck_;
@@ -162,8 +163,7 @@ Expected<ClusterConfig> loadKubeconfig(const std::string& path,
   auto slash = path.rfind('/');
   std::string base_dir = slash == std::string::npos ? "." : path.substr(0, slash);
   auto config = parseKubeconfig(*text, base_dir, context_override);
-  if (!config)
-    return Status(config.error().code(), path + ": " + config.error().message());
+  if (!config) return Status(config.error().code(), path + ": " + config.error().message());
   return config;
 }
 
@@ -177,13 +177,15 @@ Expected<ClusterConfig> inClusterConfig(const std::map<std::string, std::string>
   ClusterConfig config;
   config.context_name = "in-cluster";
   // An IPv6 service host needs brackets in a URL.
-  std::string h = host->second.find(':') != std::string::npos ? "[" + host->second + "]" : host->second;
+  std::string h =
+      host->second.find(':') != std::string::npos ? "[" + host->second + "]" : host->second;
   config.server = "https://" + h + ":" + port->second;
   auto ca = readFile(sa_dir + "/ca.crt");
   if (!ca) return Status(ErrorCode::NotFound, "in-cluster: " + ca.error().message());
   config.tls.ca_pem = *ca;
   auto token_path = sa_dir + "/token";
-  if (!readFile(token_path)) return Status(ErrorCode::NotFound, "in-cluster: cannot read " + token_path);
+  if (!readFile(token_path))
+    return Status(ErrorCode::NotFound, "in-cluster: cannot read " + token_path);
   config.token = TokenSource::fromFile(token_path);
   if (auto ns = readFile(sa_dir + "/namespace"); ns && !ns->empty()) {
     std::string n = *ns;
@@ -193,7 +195,8 @@ Expected<ClusterConfig> inClusterConfig(const std::map<std::string, std::string>
   return config;
 }
 
-Expected<ClusterConfig> resolveConfig(const std::string& kubeconfig_flag, const std::string& context) {
+Expected<ClusterConfig> resolveConfig(const std::string& kubeconfig_flag,
+                                      const std::string& context) {
   if (!kubeconfig_flag.empty()) return loadKubeconfig(kubeconfig_flag, context);
   if (const char* env = std::getenv("KUBECONFIG"); env && *env) {
     std::string first = env;
@@ -208,8 +211,9 @@ Expected<ClusterConfig> resolveConfig(const std::string& kubeconfig_flag, const 
     std::string path = std::string(home) + "/.kube/config";
     if (readFile(path)) return loadKubeconfig(path, context);
   }
-  return Status(ErrorCode::NotFound,
-                "no Kubernetes configuration: pass --kubeconfig, set KUBECONFIG, or run in a cluster");
+  return Status(
+      ErrorCode::NotFound,
+      "no Kubernetes configuration: pass --kubeconfig, set KUBECONFIG, or run in a cluster");
 }
 
 }  // namespace portico::kube

@@ -19,8 +19,8 @@ namespace portico::kube {
 class TokenSource {
 public:
   static std::shared_ptr<TokenSource> fixed(std::string token);
-  static std::shared_ptr<TokenSource> fromFile(std::string path,
-                                               std::chrono::seconds recheck = std::chrono::seconds(60));
+  static std::shared_ptr<TokenSource> fromFile(
+      std::string path, std::chrono::seconds recheck = std::chrono::seconds(60));
 
   // Empty when there is no token.
   std::string token();
@@ -53,8 +53,10 @@ Expected<ClusterConfig> inClusterConfig(
     const std::map<std::string, std::string>& env,
     const std::string& sa_dir = "/var/run/secrets/kubernetes.io/serviceaccount");
 
-// The usual order: an explicit --kubeconfig, then $KUBECONFIG, then in-cluster, then ~/.kube/config.
-Expected<ClusterConfig> resolveConfig(const std::string& kubeconfig_flag, const std::string& context);
+// The usual order: an explicit --kubeconfig, then $KUBECONFIG, then in-cluster, then
+// ~/.kube/config.
+Expected<ClusterConfig> resolveConfig(const std::string& kubeconfig_flag,
+                                      const std::string& context);
 
 Expected<std::string> readFile(const std::string& path);
 

@@ -22,7 +22,10 @@ std::string recordOf(const Json& spec) {
 
 LeaderElector::LeaderElector(KubeClient& client, const Clock& clock, LeaderElectionConfig config,
                              LeaderCallbacks callbacks)
-    : client_(client), clock_(clock), config_(std::move(config)), callbacks_(std::move(callbacks)) {}
+    : client_(client),
+      clock_(clock),
+      config_(std::move(config)),
+      callbacks_(std::move(callbacks)) {}
 
 LeaderElector::Attempt LeaderElector::tryAcquireOrRenew() {
   const auto now_wall = formatRfc3339Micro(clock_.now());
@@ -34,15 +37,16 @@ LeaderElector::Attempt LeaderElector::tryAcquireOrRenew() {
                 {{"lease", config_.lease.toString()}, {"error", existing.error().toString()}});
       return Attempt::Failed;
     }
-    Json lease = {{"apiVersion", "coordination.k8s.io/v1"},
-                  {"kind", "Lease"},
-                  {"metadata", {{"namespace", config_.lease.namespace_}, {"name", config_.lease.name}}},
-                  {"spec",
-                   {{"holderIdentity", config_.identity},
-                    {"leaseDurationSeconds", ceilSeconds(config_.lease_duration)},
-                    {"acquireTime", now_wall},
-                    {"renewTime", now_wall},
-                    {"leaseTransitions", 0}}}};
+    Json lease = {
+        {"apiVersion", "coordination.k8s.io/v1"},
+        {"kind", "Lease"},
+        {"metadata", {{"namespace", config_.lease.namespace_}, {"name", config_.lease.name}}},
+        {"spec",
+         {{"holderIdentity", config_.identity},
+          {"leaseDurationSeconds", ceilSeconds(config_.lease_duration)},
+          {"acquireTime", now_wall},
+          {"renewTime", now_wall},
+          {"leaseTransitions", 0}}}};
     auto created = client_.create(resources::leases(), lease);
     if (!created) return Attempt::Failed;  // AlreadyExists: someone else was faster
     observed_record_ = recordOf((*created)["spec"]);
@@ -59,7 +63,8 @@ LeaderElector::Attempt LeaderElector::tryAcquireOrRenew() {
   if (record != observed_record_) {
     observed_record_ = record;
     observed_time_ = now;
-    observed_duration_seconds_ = spec.value("leaseDurationSeconds", ceilSeconds(config_.lease_duration));
+    observed_duration_seconds_ =
+        spec.value("leaseDurationSeconds", ceilSeconds(config_.lease_duration));
   }
   if (holder != observed_holder_) {
     observed_holder_ = holder;
@@ -87,8 +92,8 @@ LeaderElector::Attempt LeaderElector::tryAcquireOrRenew() {
 void LeaderElector::becomeFollower() {
   if (!leading_) return;
   leading_ = false;
-  log::warn("leader election: stopped leading", {{"lease", config_.lease.toString()},
-                                                 {"identity", config_.identity}});
+  log::warn("leader election: stopped leading",
+            {{"lease", config_.lease.toString()}, {"identity", config_.identity}});
   if (callbacks_.on_stopped_leading) callbacks_.on_stopped_leading();
 }
 

@@ -5,7 +5,11 @@
 namespace portico::kube {
 
 TokenBucket::TokenBucket(double qps, int burst, const Clock& clock)
-    : qps_(qps), burst_(std::max(1, burst)), clock_(clock), tokens_(burst_), last_(clock.steadyNow()) {}
+    : qps_(qps),
+      burst_(std::max(1, burst)),
+      clock_(clock),
+      tokens_(burst_),
+      last_(clock.steadyNow()) {}
 
 std::chrono::nanoseconds TokenBucket::reserve() {
   if (qps_ <= 0) return std::chrono::nanoseconds(0);  // unlimited

@@ -27,18 +27,36 @@ struct Resource {
     return collectionPath(namespaced ? key.namespace_ : "") + "/" + key.name;
   }
 
-  std::string toString() const { return resource + "." + (group.empty() ? "core" : group) + "/" + version; }
+  std::string toString() const {
+    return resource + "." + (group.empty() ? "core" : group) + "/" + version;
+  }
 };
 
 namespace resources {
-inline Resource configMaps() { return {"", "v1", "configmaps", true}; }
-inline Resource secrets() { return {"", "v1", "secrets", true}; }
-inline Resource services() { return {"", "v1", "services", true}; }
-inline Resource events() { return {"", "v1", "events", true}; }
-inline Resource namespaces() { return {"", "v1", "namespaces", false}; }
-inline Resource leases() { return {"coordination.k8s.io", "v1", "leases", true}; }
-inline Resource ingresses() { return {"networking.k8s.io", "v1", "ingresses", true}; }
-inline Resource ingressClasses() { return {"networking.k8s.io", "v1", "ingressclasses", false}; }
+inline Resource configMaps() {
+  return {"", "v1", "configmaps", true};
+}
+inline Resource secrets() {
+  return {"", "v1", "secrets", true};
+}
+inline Resource services() {
+  return {"", "v1", "services", true};
+}
+inline Resource events() {
+  return {"", "v1", "events", true};
+}
+inline Resource namespaces() {
+  return {"", "v1", "namespaces", false};
+}
+inline Resource leases() {
+  return {"coordination.k8s.io", "v1", "leases", true};
+}
+inline Resource ingresses() {
+  return {"networking.k8s.io", "v1", "ingresses", true};
+}
+inline Resource ingressClasses() {
+  return {"networking.k8s.io", "v1", "ingressclasses", false};
+}
 inline Resource customResourceDefinitions() {
   return {"apiextensions.k8s.io", "v1", "customresourcedefinitions", false};
 }

@@ -18,19 +18,26 @@ const char* watchEventTypeName(WatchEventType type) {
 Expected<WatchEvent> WatchDecoder::decodeLine(std::string_view line) {
   auto doc = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded() || !doc.is_object())
-    return Status(ErrorCode::DecodeError, "watch event is not a JSON object: " + std::string(line.substr(0, 200)));
+    return Status(ErrorCode::DecodeError,
+                  "watch event is not a JSON object: " + std::string(line.substr(0, 200)));
   auto type = doc.find("type");
   auto object = doc.find("object");
   if (type == doc.end() || !type->is_string() || object == doc.end() || !object->is_object())
     return Status(ErrorCode::DecodeError, "watch event lacks type or object");
   WatchEvent event;
   const auto& t = type->get_ref<const std::string&>();
-  if (t == "ADDED") event.type = WatchEventType::Added;
-  else if (t == "MODIFIED") event.type = WatchEventType::Modified;
-  else if (t == "DELETED") event.type = WatchEventType::Deleted;
-  else if (t == "BOOKMARK") event.type = WatchEventType::Bookmark;
-  else if (t == "ERROR") event.type = WatchEventType::Error;
-  else return Status(ErrorCode::DecodeError, "unknown watch event type \"" + t + "\"");
+  if (t == "ADDED")
+    event.type = WatchEventType::Added;
+  else if (t == "MODIFIED")
+    event.type = WatchEventType::Modified;
+  else if (t == "DELETED")
+    event.type = WatchEventType::Deleted;
+  else if (t == "BOOKMARK")
+    event.type = WatchEventType::Bookmark;
+  else if (t == "ERROR")
+    event.type = WatchEventType::Error;
+  else
+    return Status(ErrorCode::DecodeError, "unknown watch event type \"" + t + "\"");
   event.object = std::move(*object);
   return event;
 }

@@ -8,7 +8,10 @@
 namespace portico::runtime {
 
 Controller::Controller(std::string name, Reconciler& reconciler, int workers, const Clock& clock)
-    : name_(std::move(name)), reconciler_(reconciler), workers_(std::max(1, workers)), queue_(clock) {}
+    : name_(std::move(name)),
+      reconciler_(reconciler),
+      workers_(std::max(1, workers)),
+      queue_(clock) {}
 
 bool Controller::processNext(std::chrono::milliseconds max_wait) {
   auto key = queue_.get(max_wait);
@@ -27,11 +30,13 @@ bool Controller::processNext(std::chrono::milliseconds max_wait) {
     const Status& error = result.error();
     if (error.terminal()) {
       queue_.forget(*key);
-      log::warn("reconcile failed (terminal)", {{"controller", name_}, {"key", key->toString()},
-                                                {"error", error.toString()}});
+      log::warn("reconcile failed (terminal)",
+                {{"controller", name_}, {"key", key->toString()}, {"error", error.toString()}});
     } else {
       log::info("reconcile failed, retrying",
-                {{"controller", name_}, {"key", key->toString()}, {"error", error.toString()},
+                {{"controller", name_},
+                 {"key", key->toString()},
+                 {"error", error.toString()},
                  {"failures", std::to_string(queue_.failures(*key) + 1)}});
       queue_.addRateLimited(*key);
     }

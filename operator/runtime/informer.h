@@ -32,7 +32,8 @@ struct InformerOptions {
   // Server-side watch timeout, randomised in [min, max] so replicas do not re-watch in lockstep.
   int watch_timeout_min_seconds = 300;
   int watch_timeout_max_seconds = 600;
-  ExponentialBackoff reconnect_backoff{std::chrono::milliseconds(250), std::chrono::milliseconds(8000), 2.0};
+  ExponentialBackoff reconnect_backoff{std::chrono::milliseconds(250),
+                                       std::chrono::milliseconds(8000), 2.0};
 };
 
 template <typename T>
@@ -119,8 +120,10 @@ private:
   void applyUpsert(const ObjectKey& key, std::shared_ptr<const T> obj) {
     auto old = store_.upsert(key, obj);
     for (auto& h : handlers_) {
-      if (old && h.on_update) h.on_update(key, old, obj);
-      else if (!old && h.on_add) h.on_add(key, obj);
+      if (old && h.on_update)
+        h.on_update(key, old, obj);
+      else if (!old && h.on_add)
+        h.on_add(key, obj);
     }
   }
 
@@ -150,8 +153,8 @@ private:
     auto page = client_.listAll(resource_, options_.namespace_, list_options);
     ++lists_;
     if (!page) {
-      log::warn("informer: list failed", {{"resource", resource_.toString()},
-                                          {"error", page.error().toString()}});
+      log::warn("informer: list failed",
+                {{"resource", resource_.toString()}, {"error", page.error().toString()}});
       return false;
     }
     std::set<ObjectKey> seen;
@@ -174,8 +177,8 @@ private:
     setRv(page->resource_version);
     synced_ = true;
     log::debug("informer: listed", {{"resource", resource_.toString()},
-                                     {"count", std::to_string(page->items.size())},
-                                     {"resourceVersion", page->resource_version}});
+                                    {"count", std::to_string(page->items.size())},
+                                    {"resourceVersion", page->resource_version}});
     return true;
   }
 
@@ -187,7 +190,8 @@ private:
       watch_options.resource_version = lastResourceVersion();
       watch_options.label_selector = options_.label_selector;
       watch_options.field_selector = options_.field_selector;
-      int span = std::max(0, options_.watch_timeout_max_seconds - options_.watch_timeout_min_seconds);
+      int span =
+          std::max(0, options_.watch_timeout_max_seconds - options_.watch_timeout_min_seconds);
       watch_options.timeout_seconds =
           options_.watch_timeout_min_seconds + static_cast<int>(randomJitter() * (span + 1));
       bool got_event = false;
@@ -233,8 +237,7 @@ private:
         applyDelete(key);
         break;
       case kube::WatchEventType::Bookmark:
-      case kube::WatchEventType::Error:
-        break;
+      case kube::WatchEventType::Error: break;
     }
     if (!rv.empty()) setRv(std::move(rv));
   }

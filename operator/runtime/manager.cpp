@@ -9,10 +9,16 @@ namespace portico::runtime {
 Manager::Manager(kube::KubeClient* client, ManagerOptions options, const Clock& clock)
     : client_(client), options_(std::move(options)), clock_(clock) {}
 
-Manager::~Manager() { stopLeaderWork(); }
+Manager::~Manager() {
+  stopLeaderWork();
+}
 
-void Manager::addCache(std::shared_ptr<SyncedRunnable> cache) { caches_.push_back(std::move(cache)); }
-void Manager::add(std::shared_ptr<Runnable> runnable) { runnables_.push_back(std::move(runnable)); }
+void Manager::addCache(std::shared_ptr<SyncedRunnable> cache) {
+  caches_.push_back(std::move(cache));
+}
+void Manager::add(std::shared_ptr<Runnable> runnable) {
+  runnables_.push_back(std::move(runnable));
+}
 void Manager::addLeaderOnly(std::shared_ptr<Runnable> runnable) {
   leader_runnables_.push_back(std::move(runnable));
 }

@@ -85,7 +85,8 @@ std::optional<ObjectKey> WorkQueue::get(std::chrono::milliseconds max_wait) {
       if (until_ready < wait) wait = until_ready;
     }
     // Never sleep less than a millisecond: a fake clock may not move while we wait.
-    cv_.wait_for(lock, std::max<std::chrono::steady_clock::duration>(wait, std::chrono::milliseconds(1)));
+    cv_.wait_for(lock,
+                 std::max<std::chrono::steady_clock::duration>(wait, std::chrono::milliseconds(1)));
   }
 }
 

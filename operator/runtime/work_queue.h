@@ -44,8 +44,8 @@ public:
   void shutdown();
   bool shuttingDown() const;
 
-  size_t depth() const;          // keys ready to be taken
-  size_t delayedCount() const;   // keys waiting for their time
+  size_t depth() const;         // keys ready to be taken
+  size_t delayedCount() const;  // keys waiting for their time
 
 private:
   void insertLocked(const ObjectKey& key);

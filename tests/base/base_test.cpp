@@ -17,8 +17,12 @@ TEST_CASE("base64: RFC 4648 §10 test vectors, both alphabets") {
     const char* plain;
     const char* encoded;
   };
-  const Row rows[] = {{"", ""},           {"f", "Zg=="},         {"fo", "Zm8="},
-                      {"foo", "Zm9v"},    {"foob", "Zm9vYg=="},  {"fooba", "Zm9vYmE="},
+  const Row rows[] = {{"", ""},
+                      {"f", "Zg=="},
+                      {"fo", "Zm8="},
+                      {"foo", "Zm9v"},
+                      {"foob", "Zm9vYg=="},
+                      {"fooba", "Zm9vYmE="},
                       {"foobar", "Zm9vYmFy"}};
   for (const auto& row : rows) {
     SUBCASE(row.plain) {

@@ -3,7 +3,9 @@
 # ../../../shared/recipes/test-cluster.md). Writes DIR/kubeconfig (admin, system:masters),
 # DIR/env (ports, pids) and DIR/*.log.
 #   start.sh DIR                 everything (builds the apiserver once, cached)
-#   start.sh DIR --apiserver     (re)start only the apiserver against the running etcd
+#   start.sh DIR --apiserver [NAME]   (re)start only an apiserver against the running etcd;
+#                                      NAME (default "apiserver") names a second one, e.g.
+#                                      "apiserver2", with its own port and DIR/NAME.kubeconfig
 set -euo pipefail
 DIR=$(mkdir -p "$1" && cd "$1" && pwd)
 MODE=${2:-all}
@@ -22,11 +24,18 @@ wait_for() {  # wait_for SECONDS PID DESCRIPTION COMMAND...
   done
 }
 
-start_apiserver() {
+start_apiserver() {  # start_apiserver [NAME]
+  local name=${1:-apiserver}
   # shellcheck disable=SC1091
   source "$DIR/env"
+  local port_var=${name^^}_PORT
+  local port=${!port_var:-}
+  if [[ -z $port ]]; then
+    port=$(free_port)
+    echo "$port_var=$port" >>"$DIR/env"
+  fi
   "$BIN/kube-apiserver" --bind-address=127.0.0.1 --advertise-address=127.0.0.1 \
-    --endpoint-reconciler-type=none --secure-port="$APISERVER_PORT" --insecure-port=0 \
+    --endpoint-reconciler-type=none --secure-port="$port" --insecure-port=0 \
     --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
     --tls-cert-file="$DIR/pki/apiserver.crt" --tls-private-key-file="$DIR/pki/apiserver.key" \
     --client-ca-file="$DIR/pki/ca.crt" \
@@ -35,17 +44,21 @@ start_apiserver() {
     --api-audiences=https://kubernetes.default.svc.cluster.local \
     --service-cluster-ip-range=10.0.0.0/24 --token-auth-file="$DIR/tokens.csv" \
     --authorization-mode=RBAC --disable-admission-plugins=ServiceAccount \
-    >>"$DIR/apiserver.log" 2>&1 &
+    >>"$DIR/$name.log" 2>&1 &
   local pid=$!
-  sed -i '/^APISERVER_PID=/d' "$DIR/env"
-  echo "APISERVER_PID=$pid" >>"$DIR/env"
-  wait_for 60 "$pid" apiserver curl -fsS --cacert "$DIR/pki/ca.crt" \
-    -H "Authorization: Bearer $ADMIN_TOKEN" "https://127.0.0.1:$APISERVER_PORT/readyz"
-  log "apiserver ready on 127.0.0.1:$APISERVER_PORT (pid $pid)"
+  local pid_var=${name^^}_PID
+  sed -i "/^$pid_var=/d" "$DIR/env"
+  echo "$pid_var=$pid" >>"$DIR/env"
+  wait_for 60 "$pid" "$name" curl -fsS --cacert "$DIR/pki/ca.crt" \
+    -H "Authorization: Bearer $ADMIN_TOKEN" "https://127.0.0.1:$port/readyz"
+  if [[ $name != apiserver ]]; then
+    sed "s#https://127.0.0.1:$APISERVER_PORT#https://127.0.0.1:$port#" "$DIR/kubeconfig" >"$DIR/$name.kubeconfig"
+  fi
+  log "$name ready on 127.0.0.1:$port (pid $pid)"
 }
 
 if [[ $MODE == --apiserver ]]; then
-  start_apiserver
+  start_apiserver "${3:-apiserver}"
   exit 0
 fi
 

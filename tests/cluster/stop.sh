@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Stop what start.sh started in DIR.  stop.sh DIR [--apiserver]  (--apiserver: only the apiserver,
-# killed hard, as a crash would).
+# Stop what start.sh started in DIR.
+#   stop.sh DIR                      everything
+#   stop.sh DIR --apiserver [NAME]   only that apiserver, killed hard as a crash would
 set -uo pipefail
 DIR=$1
 [[ -f $DIR/env ]] || exit 0
@@ -13,8 +14,10 @@ stop_pid() {  # stop_pid PID SIGNAL
   kill -KILL "$1" 2>/dev/null || true
 }
 if [[ ${2:-} == --apiserver ]]; then
-  stop_pid "${APISERVER_PID:-}" KILL
+  pid_var=$(echo "${3:-apiserver}" | tr '[:lower:]' '[:upper:]')_PID
+  stop_pid "${!pid_var:-}" KILL
   exit 0
 fi
+stop_pid "${APISERVER2_PID:-}" TERM
 stop_pid "${APISERVER_PID:-}" TERM
 stop_pid "${ETCD_PID:-}" TERM

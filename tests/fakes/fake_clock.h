@@ -10,7 +10,8 @@ namespace portico::testing {
 
 class FakeClock final : public Clock {
 public:
-  FakeClock() : wall_(std::chrono::system_clock::from_time_t(1790000000)), mono_(std::chrono::hours(1)) {}
+  FakeClock()
+      : wall_(std::chrono::system_clock::from_time_t(1790000000)), mono_(std::chrono::hours(1)) {}
 
   WallTime now() const override { return wall_.load(); }
   MonoTime steadyNow() const override { return MonoTime(mono_.load()); }

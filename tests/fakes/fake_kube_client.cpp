@@ -31,7 +31,8 @@ Expected<Json> FakeKubeClient::get(const kube::Resource& r, const ObjectKey& key
   auto& items = objects_[idOf(r)];
   auto it = items.find(r.namespaced ? key : ObjectKey{"", key.name});
   if (it == items.end())
-    return Status(ErrorCode::NotFound, r.resource + " \"" + key.name + "\" not found").withHttp(404, "NotFound");
+    return Status(ErrorCode::NotFound, r.resource + " \"" + key.name + "\" not found")
+        .withHttp(404, "NotFound");
   return it->second;
 }
 
@@ -43,7 +44,8 @@ Expected<kube::ListPage> FakeKubeClient::list(const kube::Resource& r, const std
   page.resource_version = std::to_string(rv_);
   auto& items = objects_[idOf(r)];
   auto it = items.begin();
-  if (!options.continue_token.empty()) it = items.upper_bound(ObjectKey::parse(options.continue_token));
+  if (!options.continue_token.empty())
+    it = items.upper_bound(ObjectKey::parse(options.continue_token));
   for (; it != items.end(); ++it) {
     if (!ns.empty() && it->first.namespace_ != ns) continue;
     if (options.limit > 0 && static_cast<int64_t>(page.items.size()) == options.limit) {
@@ -66,12 +68,14 @@ Status FakeKubeClient::watch(const kube::Resource& r, const std::string& ns,
   if (Status st = checkAvailableLocked("watch"); !st) return st;
   if (watches_broken_) return Status(ErrorCode::Unavailable, "watch refused (fake)");
   int64_t from = options.resource_version.empty() ? rv_ : std::stoll(options.resource_version);
-  if (from < compacted_rv_) return Status(ErrorCode::Gone, "too old resource version").withHttp(410, "Expired");
+  if (from < compacted_rv_)
+    return Status(ErrorCode::Gone, "too old resource version").withHttp(410, "Expired");
   const uint64_t epoch = watch_epoch_;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options.timeout_seconds);
   while (true) {
     if (cancel.cancelled()) return Status(ErrorCode::Cancelled, "cancelled");
-    if (unavailable_ || watches_broken_) return Status(ErrorCode::Unavailable, "connection lost (fake)");
+    if (unavailable_ || watches_broken_)
+      return Status(ErrorCode::Unavailable, "connection lost (fake)");
     if (watch_epoch_ != epoch) return Status::ok();
     std::vector<Event> ready;
     for (const auto& e : history_)
@@ -119,7 +123,8 @@ Expected<Json> FakeKubeClient::writeLocked(const kube::Resource& r, Json object,
   if (!r.namespaced) key.namespace_.clear();
   auto& items = objects_[idOf(r)];
   auto it = items.find(key);
-  if (it == items.end()) return Status(ErrorCode::NotFound, key.name + " not found").withHttp(404, "NotFound");
+  if (it == items.end())
+    return Status(ErrorCode::NotFound, key.name + " not found").withHttp(404, "NotFound");
   std::string sent_rv = object["metadata"].value("resourceVersion", "");
   if (!sent_rv.empty() && sent_rv != it->second["metadata"].value("resourceVersion", ""))
     return Status(ErrorCode::Conflict, "the object has been modified").withHttp(409, "Conflict");
@@ -134,8 +139,10 @@ Expected<Json> FakeKubeClient::writeLocked(const kube::Resource& r, Json object,
       object["metadata"]["generation"] = stored["metadata"].value("generation", 1);
     object["metadata"]["uid"] = stored["metadata"]["uid"];
     stored = object;
-    if (!status.is_null()) stored["status"] = status;  // status changes only through /status
-    else stored.erase("status");
+    if (!status.is_null())
+      stored["status"] = status;  // status changes only through /status
+    else
+      stored.erase("status");
   }
   ++rv_;
   stored["metadata"]["resourceVersion"] = std::to_string(rv_);
@@ -165,7 +172,8 @@ Expected<Json> FakeKubeClient::patch(const kube::Resource& r, const ObjectKey& k
     return Status(ErrorCode::InvalidArgument, "the fake supports merge patches only");
   auto& items = objects_[idOf(r)];
   auto it = items.find(r.namespaced ? key : ObjectKey{"", key.name});
-  if (it == items.end()) return Status(ErrorCode::NotFound, key.name + " not found").withHttp(404, "NotFound");
+  if (it == items.end())
+    return Status(ErrorCode::NotFound, key.name + " not found").withHttp(404, "NotFound");
   auto patch_doc = Json::parse(body, nullptr, false);
   if (patch_doc.is_discarded()) return Status(ErrorCode::InvalidArgument, "patch is not JSON");
   Json patched = it->second;
@@ -180,7 +188,8 @@ Status FakeKubeClient::remove(const kube::Resource& r, const ObjectKey& key,
   if (Status st = checkAvailableLocked("delete"); !st) return st;
   auto& items = objects_[idOf(r)];
   auto it = items.find(r.namespaced ? key : ObjectKey{"", key.name});
-  if (it == items.end()) return Status(ErrorCode::NotFound, key.name + " not found").withHttp(404, "NotFound");
+  if (it == items.end())
+    return Status(ErrorCode::NotFound, key.name + " not found").withHttp(404, "NotFound");
   const Json& meta = it->second["metadata"];
   if ((options.precondition_uid && *options.precondition_uid != meta.value("uid", "")) ||
       (options.precondition_resource_version &&

@@ -24,7 +24,8 @@ public:
                CancelSource& cancel) override;
   Expected<kube::Json> create(const kube::Resource& resource, const kube::Json& object) override;
   Expected<kube::Json> update(const kube::Resource& resource, const kube::Json& object) override;
-  Expected<kube::Json> updateStatus(const kube::Resource& resource, const kube::Json& object) override;
+  Expected<kube::Json> updateStatus(const kube::Resource& resource,
+                                    const kube::Json& object) override;
   Expected<kube::Json> patch(const kube::Resource& resource, const ObjectKey& key,
                              kube::PatchType type, const std::string& body,
                              const kube::PatchOptions& options) override;

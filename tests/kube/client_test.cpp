@@ -59,9 +59,11 @@ TEST_CASE("client: get addresses core and group resources, sends the bearer toke
 TEST_CASE("client: listAll follows continue tokens and fills in kind/apiVersion") {
   Fixture f;
   f.transport->enqueue(jsonResponse(
-      200, R"({"kind":"ConfigMapList","metadata":{"resourceVersion":"10","continue":"tok 1"},"items":[{"metadata":{"name":"a"}},{"metadata":{"name":"b"}}]})"));
+      200,
+      R"({"kind":"ConfigMapList","metadata":{"resourceVersion":"10","continue":"tok 1"},"items":[{"metadata":{"name":"a"}},{"metadata":{"name":"b"}}]})"));
   f.transport->enqueue(jsonResponse(
-      200, R"({"kind":"ConfigMapList","metadata":{"resourceVersion":"10"},"items":[{"metadata":{"name":"c"}}]})"));
+      200,
+      R"({"kind":"ConfigMapList","metadata":{"resourceVersion":"10"},"items":[{"metadata":{"name":"c"}}]})"));
   ListOptions options;
   options.limit = 2;
   options.label_selector = "app=web,tier in (a,b)";
@@ -74,7 +76,8 @@ TEST_CASE("client: listAll follows continue tokens and fills in kind/apiVersion"
   auto requests = f.transport->requests();
   REQUIRE(requests.size() == 2);
   CHECK(requests[0].url ==
-        "https://api.test:6443/api/v1/configmaps?labelSelector=app%3Dweb%2Ctier%20in%20%28a%2Cb%29&limit=2");
+        "https://api.test:6443/api/v1/"
+        "configmaps?labelSelector=app%3Dweb%2Ctier%20in%20%28a%2Cb%29&limit=2");
   CHECK(requests[1].url.find("continue=tok%201") != std::string::npos);
 }
 
@@ -82,16 +85,19 @@ TEST_CASE("client: 429 is retried after Retry-After; 409 is a typed Conflict, no
   Fixture f;
   f.transport->enqueue(jsonResponse(429, kStatus429, {{"Retry-After", "0"}}));
   f.transport->enqueue(jsonResponse(200, R"({"metadata":{"name":"a","resourceVersion":"2"}})"));
-  auto updated = f.client->update(resources::configMaps(),
-                                  {{"metadata", {{"name", "a"}, {"namespace", "n"}, {"resourceVersion", "1"}}}});
+  auto updated = f.client->update(
+      resources::configMaps(),
+      {{"metadata", {{"name", "a"}, {"namespace", "n"}, {"resourceVersion", "1"}}}});
   REQUIRE(updated);
   CHECK(f.transport->requests().size() == 2);
   CHECK(f.transport->requests()[0].method == "PUT");
 
   f.transport->enqueue(jsonResponse(
-      409, R"({"kind":"Status","reason":"Conflict","message":"the object has been modified","code":409})"));
-  auto stale = f.client->update(resources::configMaps(),
-                                {{"metadata", {{"name", "a"}, {"namespace", "n"}, {"resourceVersion", "1"}}}});
+      409,
+      R"({"kind":"Status","reason":"Conflict","message":"the object has been modified","code":409})"));
+  auto stale = f.client->update(
+      resources::configMaps(),
+      {{"metadata", {{"name", "a"}, {"namespace", "n"}, {"resourceVersion", "1"}}}});
   REQUIRE_FALSE(stale);
   CHECK(stale.error().code() == ErrorCode::Conflict);
   CHECK(stale.error().message() == "the object has been modified");
@@ -132,7 +138,9 @@ TEST_CASE("client: patch types, server-side apply options, status subresource") 
       auto r = f.transport->requests().at(0);
       CHECK(r.method == "PATCH");
       CHECK(f.header(r, "Content-Type") == row.content_type);
-      std::string expected = "https://api.test:6443/apis/networking.k8s.io/v1/namespaces/web/ingresses/site/status?fieldManager=portico";
+      std::string expected =
+          "https://api.test:6443/apis/networking.k8s.io/v1/namespaces/web/ingresses/site/"
+          "status?fieldManager=portico";
       if (options.force) expected += "&force=true";
       CHECK(r.url == expected);
     }
@@ -180,11 +188,14 @@ TEST_CASE("client: watch streams events in order and turns a 410 ERROR event int
   CHECK(seen == std::vector<std::string>{"ADDED:11", "MODIFIED:12"});
   auto r = f.transport->requests().at(0);
   CHECK(r.url ==
-        "https://api.test:6443/api/v1/namespaces/n/configmaps?watch=1&resourceVersion=10&allowWatchBookmarks=true&timeoutSeconds=30");
+        "https://api.test:6443/api/v1/namespaces/n/"
+        "configmaps?watch=1&resourceVersion=10&allowWatchBookmarks=true&timeoutSeconds=30");
   CHECK(r.timeout == 90s);  // idle timer: server timeout + slack
 
   f.transport->enqueue(jsonResponse(410, R"({"kind":"Status","code":410,"reason":"Expired"})"));
-  CHECK(f.client->watch(resources::configMaps(), "n", options, [](WatchEvent&&) { return true; }, cancel)
+  CHECK(f.client
+            ->watch(
+                resources::configMaps(), "n", options, [](WatchEvent&&) { return true; }, cancel)
             .code() == ErrorCode::Gone);
 }
 
@@ -192,7 +203,9 @@ TEST_CASE("client: discovery and the preferred EndpointSlice version") {
   Fixture f;
   f.transport->setFallback([](const HttpRequest& r) -> Expected<HttpResponse> {
     if (r.url.ends_with("/api")) return jsonResponse(200, R"({"versions":["v1"]})");
-    return jsonResponse(200, R"({"groups":[{"name":"discovery.k8s.io","versions":[{"groupVersion":"discovery.k8s.io/v1beta1","version":"v1beta1"}]}]})");
+    return jsonResponse(
+        200,
+        R"({"groups":[{"name":"discovery.k8s.io","versions":[{"groupVersion":"discovery.k8s.io/v1beta1","version":"v1beta1"}]}]})");
   });
   auto version = f.client->preferredVersion("discovery.k8s.io", {"v1", "v1beta1"});
   REQUIRE(version);

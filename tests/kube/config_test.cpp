@@ -1,8 +1,8 @@
 #include <doctest/doctest.h>
 
+#include <unistd.h>
 #include <cstdio>
 #include <fstream>
-#include <unistd.h>
 
 #include "operator/base/base64.h"
 #include "operator/kube/config.h"
@@ -130,7 +130,8 @@ TEST_CASE("in-cluster config: service host, CA, namespace, and a token re-read w
   std::ofstream(dir + "/ca.crt") << "SA-CA";
   std::ofstream(dir + "/token") << "token-1";
   std::ofstream(dir + "/namespace") << "portico-system\n";
-  auto config = inClusterConfig({{"KUBERNETES_SERVICE_HOST", "fd00::1"}, {"KUBERNETES_SERVICE_PORT", "443"}}, dir);
+  auto config = inClusterConfig(
+      {{"KUBERNETES_SERVICE_HOST", "fd00::1"}, {"KUBERNETES_SERVICE_PORT", "443"}}, dir);
   REQUIRE(config);
   CHECK(config->server == "https://[fd00::1]:443");
   CHECK(config->tls.ca_pem == "SA-CA");

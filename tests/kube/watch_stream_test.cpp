@@ -94,9 +94,11 @@ TEST_CASE("api errors: metav1.Status bodies become typed errors") {
                       {503, "ServiceUnavailable", ErrorCode::Unavailable}};
   for (const auto& row : rows) {
     SUBCASE(row.reason) {
-      std::string body = std::string(R"({"kind":"Status","apiVersion":"v1","status":"Failure","message":"m1","reason":")") +
-                         row.reason + R"(","details":{"retryAfterSeconds":3},"code":)" +
-                         std::to_string(row.http) + "}";
+      std::string body =
+          std::string(
+              R"({"kind":"Status","apiVersion":"v1","status":"Failure","message":"m1","reason":")") +
+          row.reason + R"(","details":{"retryAfterSeconds":3},"code":)" + std::to_string(row.http) +
+          "}";
       Status status = statusFromApi(row.http, body);
       CHECK(status.code() == row.expected);
       CHECK(status.reason() == row.reason);

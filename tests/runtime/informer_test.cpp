@@ -7,8 +7,8 @@
 
 using namespace portico;
 using namespace portico::runtime;
-using portico::testing::FakeKubeClient;
 using kube::Json;
+using portico::testing::FakeKubeClient;
 using namespace std::chrono_literals;
 
 namespace {
@@ -52,9 +52,10 @@ struct Running {
       std::lock_guard lock(log_mutex);
       log.push_back(std::move(s));
     };
-    informer->addHandlers({[note](const ObjectKey& k, const auto&) { note("add " + k.name); },
-                           [note](const ObjectKey& k, const auto&, const auto&) { note("update " + k.name); },
-                           [note](const ObjectKey& k, const auto&) { note("delete " + k.name); }});
+    informer->addHandlers(
+        {[note](const ObjectKey& k, const auto&) { note("add " + k.name); },
+         [note](const ObjectKey& k, const auto&, const auto&) { note("update " + k.name); },
+         [note](const ObjectKey& k, const auto&) { note("delete " + k.name); }});
   }
   void start() {
     thread = std::thread([this] { informer->run(cancel); });
@@ -103,7 +104,8 @@ TEST_CASE("informer: 410 Gone relists, and objects deleted meanwhile are reporte
   r.client.create(kube::resources::configMaps(), configMap("keep", "1"));
   r.client.create(kube::resources::configMaps(), configMap("gone", "1"));
   r.start();
-  REQUIRE(eventually([&] { return r.informer->watchCount() == 1 && r.informer->store().size() == 2; }));
+  REQUIRE(
+      eventually([&] { return r.informer->watchCount() == 1 && r.informer->store().size() == 2; }));
   // Watches break while objects change, and the server forgets the history in between.
   r.client.setWatchesBroken(true);
   REQUIRE(eventually([&] { return r.informer->watchCount() >= 2; }));  // it noticed, and retries
@@ -114,7 +116,8 @@ TEST_CASE("informer: 410 Gone relists, and objects deleted meanwhile are reporte
   r.client.compact();
   r.client.setWatchesBroken(false);
   REQUIRE(eventually([&] { return r.informer->listCount() >= 2; }));
-  REQUIRE(eventually([&] { return valueOf(*r.informer, "keep") == "2" && r.informer->store().size() == 1; }));
+  REQUIRE(eventually(
+      [&] { return valueOf(*r.informer, "keep") == "2" && r.informer->store().size() == 1; }));
   CHECK(valueOf(*r.informer, "gone") == "<absent>");
 }
 

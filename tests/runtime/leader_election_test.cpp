@@ -25,7 +25,8 @@ struct Candidate {
     config.renew_deadline = 10s;
     config.retry_period = 2s;
     elector = std::make_unique<LeaderElector>(
-        client, clock, config, LeaderCallbacks{[this] { ++started; }, [this] { ++stopped; }, nullptr});
+        client, clock, config,
+        LeaderCallbacks{[this] { ++started; }, [this] { ++stopped; }, nullptr});
   }
 };
 

@@ -29,8 +29,8 @@ TEST_CASE("work queue: a key added while processing waits for done()") {
   q.add({"", "a"});
   auto key = q.get(0ms);
   REQUIRE(key);
-  q.add({"", "a"});              // changed while a worker holds it
-  CHECK_FALSE(q.get(0ms));       // a second worker must not get it
+  q.add({"", "a"});         // changed while a worker holds it
+  CHECK_FALSE(q.get(0ms));  // a second worker must not get it
   q.done(*key);
   CHECK(q.get(0ms) == ObjectKey{"", "a"});  // processed again, once
 }
@@ -130,7 +130,8 @@ public:
 
 }  // namespace
 
-TEST_CASE("controller: errors retry with backoff, terminal errors do not, requeue_after schedules") {
+TEST_CASE(
+    "controller: errors retry with backoff, terminal errors do not, requeue_after schedules") {
   FakeClock clock;
   ScriptedReconciler reconciler;
   Controller controller("test", reconciler, 1, clock);

@@ -1,0 +1,66 @@
+# Thin helper over meson. On a fresh Debian bookworm machine (root):
+#   make demo   installs what it needs, builds, runs the demo
+#   make test   installs what it needs, builds, runs every test (unit, integration, ASan/UBSan)
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+JOBS       ?= 2
+
+# Debian packages: the toolchain and libraries, then the real peers the tests start.
+BUILD_PACKAGES := g++ meson ninja-build pkg-config cmake python3 libcpprest-dev libssl-dev \
+	libyaml-cpp-dev nlohmann-json3-dev prometheus-cpp-dev doctest-dev libcli11-dev
+TEST_PACKAGES  := curl openssl golang-go etcd-server dpkg-dev
+
+.PHONY: deps test-deps build asan test unit integration sanitize demo clean
+
+# Installs only what is missing; silent when everything is there.
+deps:
+	@./tests/install-packages.sh $(BUILD_PACKAGES)
+
+test-deps: deps
+	@./tests/install-packages.sh $(TEST_PACKAGES)
+	@command -v kubectl >/dev/null || ./tests/install-packages.sh kubernetes-client
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) >/dev/null
+
+$(ASAN_BUILD)/build.ninja:
+	meson setup $(ASAN_BUILD) -Dbuildtype=debug -Db_sanitize=address,undefined \
+	  -Dcpp_args=-fno-sanitize-recover=all -Dintegration_tests=false >/dev/null
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD) -j$(JOBS)
+
+asan: deps $(ASAN_BUILD)/build.ninja
+	ninja -C $(ASAN_BUILD) -j$(JOBS)
+
+unit: build
+	meson test -C $(BUILD) --suite unit --print-errorlogs
+
+# Builds the test kube-apiserver once (cached in /var/cache/portico-test), then runs the suite.
+integration: build test-deps
+	./tests/cluster/build.sh >/dev/null
+	meson test -C $(BUILD) --suite integration --print-errorlogs
+
+sanitize: asan
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  meson test -C $(ASAN_BUILD) --suite unit --print-errorlogs
+
+# Every suite runs even when an earlier one fails; the summary counts them all.
+test: build asan test-deps
+	@./tests/cluster/build.sh >/dev/null
+	@rm -f $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json
+	@status=0; \
+	meson test -C $(BUILD) --print-errorlogs || status=1; \
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  meson test -C $(ASAN_BUILD) --suite unit --print-errorlogs || status=1; \
+	./tests/summary.py $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json || status=1; \
+	exit $$status
+
+demo: build test-deps
+	./tests/cluster/demo.sh $(BUILD)/portico
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)
