@@ -77,6 +77,13 @@ void startApiserver(const std::string& name) {
   }
 }
 
+kube::Json configMap(const std::string& ns, const std::string& name, const std::string& value) {
+  return {{"apiVersion", "v1"},
+          {"kind", "ConfigMap"},
+          {"metadata", {{"namespace", ns}, {"name", name}}},
+          {"data", {{"value", value}}}};
+}
+
 std::string freshNamespace(kube::KubeClient& client, const std::string& prefix) {
   static std::mt19937 rng{std::random_device{}()};
   std::string name = prefix + "-" + std::to_string(rng() % 1000000);

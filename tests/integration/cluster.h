@@ -8,8 +8,11 @@
 #include <thread>
 
 #include "operator/kube/client.h"
+#include "tests/fakes/eventually.h"
 
 namespace portico::it {
+
+using portico::testing::eventually;
 
 // The state directory (PORTICO_CLUSTER_DIR); aborts the test binary if unset.
 const std::string& clusterDir();
@@ -27,18 +30,9 @@ int kubectl(const std::string& args, std::string* output = nullptr);
 void killApiserver(const std::string& name = "apiserver");   // SIGKILL, as a crash
 void startApiserver(const std::string& name = "apiserver");  // waits until ready
 
+kube::Json configMap(const std::string& ns, const std::string& name, const std::string& value);
+
 // A namespace unique to this test run and test, created if missing.
 std::string freshNamespace(kube::KubeClient& client, const std::string& prefix);
-
-// Bounded wait for a condition made true by another thread or process.
-template <typename F>
-bool eventually(F condition, std::chrono::milliseconds limit) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return condition();
-}
 
 }  // namespace portico::it

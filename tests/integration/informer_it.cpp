@@ -10,16 +10,10 @@
 using namespace portico;
 using namespace portico::kube;
 using namespace std::chrono_literals;
+using portico::it::configMap;
 using portico::it::eventually;
 
 namespace {
-
-Json configMap(const std::string& ns, const std::string& name, const std::string& value) {
-  return {{"apiVersion", "v1"},
-          {"kind", "ConfigMap"},
-          {"metadata", {{"namespace", ns}, {"name", name}}},
-          {"data", {{"value", value}}}};
-}
 
 using Versions = std::map<std::string, std::string>;  // name → resourceVersion
 

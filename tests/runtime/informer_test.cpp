@@ -3,11 +3,13 @@
 #include <thread>
 
 #include "operator/runtime/informer.h"
+#include "tests/fakes/eventually.h"
 #include "tests/fakes/fake_kube_client.h"
 
 using namespace portico;
 using namespace portico::runtime;
 using kube::Json;
+using portico::testing::eventually;
 using portico::testing::FakeKubeClient;
 using namespace std::chrono_literals;
 
@@ -18,17 +20,6 @@ Json configMap(const std::string& name, const std::string& value) {
           {"kind", "ConfigMap"},
           {"metadata", {{"namespace", "default"}, {"name", name}}},
           {"data", {{"v", value}}}};
-}
-
-// Bounded wait for a condition another thread makes true (never a bare sleep).
-template <typename F>
-bool eventually(F condition, std::chrono::milliseconds limit = 5000ms) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(2ms);
-  }
-  return condition();
 }
 
 std::string valueOf(const Informer<Json>& informer, const std::string& name) {

@@ -6,10 +6,12 @@
 #include <vector>
 
 #include "operator/runtime/manager.h"
+#include "tests/fakes/eventually.h"
 #include "tests/fakes/fake_kube_client.h"
 
 using namespace portico;
 using namespace portico::runtime;
+using portico::testing::eventually;
 using portico::testing::FakeKubeClient;
 using namespace std::chrono_literals;
 
@@ -73,16 +75,6 @@ private:
   Journal& journal_;
   std::string name_;
 };
-
-template <typename F>
-bool eventually(F condition, std::chrono::milliseconds limit = 5000ms) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(2ms);
-  }
-  return condition();
-}
 
 }  // namespace
 
