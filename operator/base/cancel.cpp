@@ -13,7 +13,14 @@ void CancelSource::cancel() {
     to_run.swap(callbacks_);
   }
   cv_.notify_all();
-  for (auto& [id, callback] : to_run) callback();
+  // Cancellation cannot fail: a callback that throws must not stop the others (or unwind the
+  // canceller's stack past a joinable thread).
+  for (auto& [id, callback] : to_run) {
+    try {
+      callback();
+    } catch (...) {
+    }
+  }
 }
 
 bool CancelSource::cancelled() const {

@@ -4,6 +4,7 @@
 
 #include <map>
 #include <mutex>
+#include <optional>
 
 #include "operator/base/log.h"
 
@@ -65,8 +66,25 @@ public:
       return Status(ErrorCode::InvalidArgument, "not an absolute URL: " + request.url);
     if (cancel.cancelled()) return Status(ErrorCode::Cancelled, "cancelled");
     // A stream gets a client of its own: cpprest's timeout is an idle timer per client.
+    // Cancelling both cancels the request's token and closes the body's read side, so a reader
+    // blocked on a quiet stream wakes up whatever state the connection is in.
     pplx::cancellation_token_source token_source;
-    CancelRegistration registration(cancel, [&token_source] { token_source.cancel(); });
+    struct BodyHandle {
+      std::mutex mutex;
+      std::optional<concurrency::streams::streambuf<uint8_t>> buffer;
+    };
+    auto body = std::make_shared<BodyHandle>();
+    CancelRegistration registration(cancel, [&token_source, body] {
+      try {
+        token_source.cancel();
+      } catch (...) {  // the socket may already be gone
+      }
+      std::lock_guard lock(body->mutex);
+      try {
+        if (body->buffer) body->buffer->close(std::ios_base::in).wait();
+      } catch (...) {
+      }
+    });
     try {
       whc::http_client client(utility::conversions::to_string_t(origin),
                               makeConfig(request.timeout));
@@ -75,6 +93,11 @@ public:
         return fromCpprest(response, /*read_body=*/true);
       HttpResponse head = fromCpprest(response, /*read_body=*/false);
       auto buffer = response.body().streambuf();
+      {
+        std::lock_guard lock(body->mutex);
+        body->buffer = buffer;
+      }
+      if (cancel.cancelled()) return Status(ErrorCode::Cancelled, "cancelled");
       std::string chunk;
       // bumpc() returns as soon as one byte is there; then drain what is buffered. (getn(buf, N)
       // would wait for N bytes and deliver watch events seconds late.)

@@ -204,7 +204,7 @@ TEST_CASE("watch: ADDED, MODIFIED and DELETED arrive in order") {
   std::vector<std::string> seen;
   std::mutex mutex;
   CancelSource cancel;
-  std::thread watcher([&] {
+  std::jthread watcher([&] {
     WatchOptions options;
     options.resource_version = start->resource_version;
     options.timeout_seconds = 60;
@@ -244,7 +244,7 @@ TEST_CASE("watch: cancel ends a quiet watch promptly") {
   CancelSource cancel;
   std::atomic<bool> ended{false};
   Status result;
-  std::thread watcher([&] {
+  std::jthread watcher([&] {
     WatchOptions options;
     options.timeout_seconds = 300;
     result = client->watch(

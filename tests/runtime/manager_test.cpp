@@ -90,7 +90,7 @@ TEST_CASE("manager: controllers start only after every cache has synced; stop in
   manager.add(controller);
   manager.addLeaderOnly(leader_work);
   CancelSource stop;
-  std::thread t([&] { CHECK(manager.run(stop).isOk()); });
+  std::jthread t([&] { CHECK(manager.run(stop).isOk()); });
 
   REQUIRE(eventually([&] { return journal.has("start cache-a") && journal.has("start cache-b"); }));
   cache_a->synced = true;
@@ -129,7 +129,7 @@ TEST_CASE("manager: leader-only work runs while the Lease is held and stops at o
   manager.add(everywhere);
   manager.addLeaderOnly(leader_work);
   CancelSource stop;
-  std::thread t([&] { manager.run(stop); });
+  std::jthread t([&] { manager.run(stop); });
 
   REQUIRE(eventually([&] { return leader_work->running.load(); }));
   CHECK(manager.isLeader());
