@@ -90,6 +90,7 @@ public:
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
+  T&& operator*() && { return std::move(*this).value(); }
 
   const Status& error() const { return std::get<1>(data_); }
   Status status() const { return hasValue() ? Status::ok() : error(); }
