@@ -5,6 +5,7 @@
 
 #include "operator/base/log.h"
 #include "operator/commands/debug_commands.h"
+#include "operator/commands/snapshot_commands.h"
 #include "operator/runtime/manager.h"
 #include "portico_version.h"
 
@@ -62,6 +63,28 @@ int main(int argc, char** argv) {
   lease_cmd->add_option("--renew-deadline", renew_deadline, "seconds");
   lease_cmd->add_option("--retry-period", retry_period, "seconds");
 
+  std::string manifests_dir, out_path, snapshot_path, host, path = "/";
+  auto* snapshot =
+      app.add_subcommand("snapshot", "Compile manifests into a route snapshot, or show one");
+  snapshot->require_subcommand(1);
+  auto* compile =
+      snapshot->add_subcommand("compile", "Compile Ingress manifests into a snapshot file");
+  compile->add_option("--manifests", manifests_dir, "directory of *.yaml/*.yml/*.json manifests")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  compile->add_option("--out", out_path, "snapshot file to write (mode 0600)")->required();
+  auto* dump =
+      snapshot->add_subcommand("dump", "Print a snapshot file as JSON (private keys redacted)");
+  dump->add_option("path", snapshot_path, "snapshot file")->required();
+
+  auto* explain = app.add_subcommand(
+      "explain", "Which Ingress, rule, backend and certificate would serve a request, and why");
+  explain->add_option("--manifests", manifests_dir, "directory of manifests")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  explain->add_option("--host", host, "request Host")->required();
+  explain->add_option("--path", path, "request path (default /)");
+
   CLI11_PARSE(app, argc, argv);
   portico::log::Level level;
   if (portico::log::parseLevel(log_level, level)) portico::log::setLevel(level);
@@ -70,6 +93,9 @@ int main(int argc, char** argv) {
     std::cout << "portico " << PORTICO_VERSION << "\n";
     return 0;
   }
+  if (*compile) return portico::commands::runSnapshotCompile(manifests_dir, out_path);
+  if (*dump) return portico::commands::runSnapshotDump(snapshot_path);
+  if (*explain) return portico::commands::runExplain(manifests_dir, host, path);
   if (*discovery) return portico::commands::runDiscovery(conn);
   if (*watch_cmd) return portico::commands::runWatch(conn, watch);
   if (*lease_cmd) {

@@ -1,0 +1,191 @@
+#include "operator/commands/snapshot_commands.h"
+
+#include <nlohmann/json.hpp>
+
+#include <iostream>
+
+#include "controllers/routes/offline_inputs.h"
+#include "operator/base/pem.h"
+#include "operator/proxy/snapshot_reader.h"
+#include "operator/proxy/snapshot_writer.h"
+
+namespace portico::commands {
+
+namespace {
+
+using nlohmann::json;
+namespace routes = controllers::routes;
+
+Expected<routes::CompiledRoutes> compileDir(const std::string& dir,
+                                            routes::OfflineInputs* inputs_out = nullptr) {
+  auto objects = local::loadManifestDir(dir);
+  if (!objects) return objects.error();
+  auto inputs = routes::inputsFromManifests(*objects, std::chrono::system_clock::now());
+  if (!inputs) return inputs.error();
+  auto compiled = routes::compileRoutes(inputs->inputs);
+  if (inputs_out) *inputs_out = std::move(*inputs);
+  return compiled;
+}
+
+void printProblems(const std::vector<routes::RouteProblem>& problems) {
+  for (const auto& p : problems)
+    std::cerr << "warning: "
+              << (p.ingress.name.empty() ? std::string("class") : "Ingress " + p.ingress.toString())
+              << ": " << routes::problemKindName(p.kind) << ": " << p.message << "\n";
+}
+
+json tableToJson(const proxy::RouteTable& table, uint64_t generation) {
+  json out;
+  out["generation"] = generation;
+  out["listeners"] = {{"address", table.listeners().address},
+                      {"http", table.listeners().http_port},
+                      {"https", table.listeners().https_port}};
+  out["backends"] = json::array();
+  for (const auto& b : table.backends()) {
+    json endpoints = json::array();
+    for (const auto& e : b.endpoints) endpoints.push_back(e.address + ":" + std::to_string(e.port));
+    json backend = {{"name", b.name}, {"endpoints", endpoints}};
+    if (!b.problem.empty()) backend["problem"] = b.problem;
+    out["backends"].push_back(backend);
+  }
+  out["routes"] = json::array();
+  for (const auto& r : table.routes())
+    out["routes"].push_back({{"host", r.host.empty() ? "*" : r.host},
+                             {"path", r.path},
+                             {"match", r.match == proxy::PathMatch::Exact ? "Exact" : "Prefix"},
+                             {"backend", table.backends()[r.backend].name},
+                             {"sslRedirect", r.options.ssl_redirect},
+                             {"source", r.source}});
+  if (table.defaultBackend() >= 0)
+    out["defaultBackend"] = table.backends()[table.defaultBackend()].name;
+  out["certificates"] = json::array();
+  for (const auto& c : table.certificates()) {
+    json cert = {{"names", c.names}, {"source", c.source}, {"privateKey", "<redacted>"}};
+    if (auto leaf = parseCertificate(c.cert_chain_pem)) {
+      auto info = inspectCertificate(leaf->get());
+      cert["dnsNames"] = info.dns_names;
+      cert["serial"] = info.serial_hex;
+    }
+    out["certificates"].push_back(cert);
+  }
+  if (table.defaultCertificate() >= 0)
+    out["defaultCertificate"] = table.certificates()[table.defaultCertificate()].source;
+  json tokens = json::array();
+  for (const auto& [token, key_authorization] : table.acmeTokens()) tokens.push_back(token);
+  out["acmeTokens"] = tokens;
+  return out;
+}
+
+}  // namespace
+
+int runSnapshotCompile(const std::string& manifests_dir, const std::string& out_path) {
+  routes::OfflineInputs inputs;
+  auto compiled = compileDir(manifests_dir, &inputs);
+  if (!compiled) {
+    std::cerr << "portico: " << compiled.error().message() << "\n";
+    return 1;
+  }
+  printProblems(compiled->problems);
+  for (const auto& key : inputs.other_classes)
+    std::cerr << "ignored: Ingress " << key.toString()
+              << " belongs to another controller's class\n";
+  auto writer = proxy::SnapshotWriter::create(out_path);
+  if (!writer) {
+    std::cerr << "portico: " << writer.error().message() << "\n";
+    return 1;
+  }
+  auto generation = (*writer)->publish(compiled->table);
+  if (!generation) {
+    std::cerr << "portico: " << generation.error().message() << "\n";
+    return 1;
+  }
+  std::cout << "wrote " << out_path << ": " << compiled->table.routes().size() << " routes, "
+            << compiled->table.backends().size() << " backends, "
+            << compiled->table.certificates().size() << " certificates, "
+            << compiled->problems.size() << " problems\n";
+  return 0;
+}
+
+int runSnapshotDump(const std::string& snapshot_path) {
+  proxy::SnapshotReader reader(snapshot_path);
+  auto table = reader.poll();
+  if (!table) {
+    std::cerr << "portico: "
+              << (reader.lastError().isOk() ? "no snapshot published yet"
+                                            : reader.lastError().message())
+              << "\n";
+    return 1;
+  }
+  std::cout << tableToJson(*table, reader.generation()).dump(2) << "\n";
+  return 0;
+}
+
+int runExplain(const std::string& manifests_dir, const std::string& host, const std::string& path) {
+  routes::OfflineInputs inputs;
+  auto compiled = compileDir(manifests_dir, &inputs);
+  if (!compiled) {
+    std::cerr << "portico: " << compiled.error().message() << "\n";
+    return 1;
+  }
+  const auto& table = compiled->table;
+  std::string h, p;
+  if (!proxy::normalizeHost(host, h)) {
+    std::cout << "Host \"" << host << "\" is not a valid host name: the proxy answers 400.\n";
+    return 0;
+  }
+  if (!proxy::normalizePath(path, p)) {
+    std::cout << "Path \"" << path << "\" is not a valid request path: the proxy answers 400.\n";
+    return 0;
+  }
+  std::cout << "Request: host " << h << ", path " << p << " (IngressClass "
+            << (inputs.ingress_class.empty() ? std::string("<none of ours>") : inputs.ingress_class)
+            << ")\n";
+  if (p.rfind("/.well-known/acme-challenge/", 0) == 0)
+    std::cout << "ACME HTTP-01 challenge path: answered by the proxy itself, ahead of redirects "
+                 "and routing.\n";
+  auto result = table.match(h, p);
+  if (result.route) {
+    const auto& r = *result.route;
+    std::cout << "Served by: " << r.source << " — "
+              << (r.match == proxy::PathMatch::Exact ? "Exact " : "Prefix ") << r.path
+              << " on host " << (r.host.empty() ? "*" : r.host) << "\n";
+  } else if (result.backend) {
+    std::cout << "Served by: the default backend (no rule matches)\n";
+  } else {
+    std::cout
+        << "Served by: nothing — 404 (no rule matches and no Ingress sets a default backend)\n";
+  }
+  if (result.backend) {
+    const auto& b = *result.backend;
+    std::cout << "Backend: " << b.name << ", " << b.endpoints.size() << " ready endpoint(s)";
+    for (const auto& e : b.endpoints) std::cout << " " << e.address << ":" << e.port;
+    std::cout << "\n";
+    if (b.endpoints.empty()) std::cout << "  → 503: " << b.problem << "\n";
+  }
+  int32_t cert = table.certificateFor(h);
+  if (cert >= 0) {
+    std::cout << "TLS: certificate from Secret " << table.certificates()[cert].source
+              << (table.hasCertificateFor(h) ? "" : " (the default certificate)") << "\n";
+    if (result.route && result.route->options.ssl_redirect)
+      std::cout << "HTTP: answered with 308 to https://" << h << p << "\n";
+  } else {
+    std::cout << "TLS: no certificate for this host (HTTPS handshakes fail)\n";
+  }
+  bool header = false;
+  for (const auto& problem : compiled->problems) {
+    bool same_host =
+        problem.host.empty() || problem.host == h ||
+        (problem.host.size() > 2 && problem.host[0] == '*' && nameCoversHost(problem.host, h));
+    // A rule path that could have matched this request (element-wise prefix).
+    const std::string& rp = problem.path;
+    bool same_path = rp.empty() || rp == "/" || p == rp || p.rfind(rp + "/", 0) == 0;
+    if (!same_host || !same_path) continue;
+    if (!header) std::cout << "Rules for this request that lost or cannot be served:\n";
+    header = true;
+    std::cout << "  Ingress " << problem.ingress.toString() << ": "
+              << routes::problemKindName(problem.kind) << ": " << problem.message << "\n";
+  }
+  return 0;
+}
+
+}  // namespace portico::commands

@@ -1,0 +1,13 @@
+// `portico snapshot compile|dump` and `portico explain`: the route compiler and the snapshot
+// format, offline, on manifest files. Each returns the process exit code.
+#pragma once
+
+#include <string>
+
+namespace portico::commands {
+
+int runSnapshotCompile(const std::string& manifests_dir, const std::string& out_path);
+int runSnapshotDump(const std::string& snapshot_path);
+int runExplain(const std::string& manifests_dir, const std::string& host, const std::string& path);
+
+}  // namespace portico::commands
