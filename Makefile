@@ -6,14 +6,15 @@ SHELL := /bin/bash
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
 JOBS       ?= 2
 
 # Debian packages: the toolchain and libraries, then the real peers the tests start.
 BUILD_PACKAGES := g++ meson ninja-build pkg-config cmake python3 libcpprest-dev libssl-dev \
 	libyaml-cpp-dev nlohmann-json3-dev prometheus-cpp-dev doctest-dev libcli11-dev
-TEST_PACKAGES  := curl openssl golang-go etcd-server dpkg-dev
+TEST_PACKAGES  := curl openssl golang-go etcd-server dpkg-dev clang libclang-rt-14-dev
 
-.PHONY: deps test-deps build asan test unit integration sanitize demo clean
+.PHONY: deps test-deps build asan fuzz-build fuzz test unit integration sanitize demo clean
 
 # Installs only what is missing; silent when everything is there.
 deps:
@@ -29,6 +30,17 @@ $(BUILD)/build.ninja:
 $(ASAN_BUILD)/build.ninja:
 	meson setup $(ASAN_BUILD) -Dbuildtype=debug -Db_sanitize=address,undefined \
 	  -Dcpp_args=-fno-sanitize-recover=all -Dintegration_tests=false >/dev/null
+
+# libFuzzer targets with clang; only the fuzz targets are built in that directory.
+$(FUZZ_BUILD)/build.ninja:
+	CXX=clang++ meson setup $(FUZZ_BUILD) -Dfuzzing=true -Dtests=disabled -Dintegration_tests=false \
+	  -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+
+fuzz-build: test-deps $(FUZZ_BUILD)/build.ninja
+	ninja -C $(FUZZ_BUILD) -j$(JOBS) tests/fuzz/http_parser_fuzz tests/fuzz/route_fuzz
+
+fuzz: fuzz-build
+	meson test -C $(FUZZ_BUILD) --suite fuzz --no-rebuild --print-errorlogs
 
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD) -j$(JOBS)
@@ -49,18 +61,21 @@ sanitize: asan
 	  meson test -C $(ASAN_BUILD) --suite unit --print-errorlogs
 
 # Every suite runs even when an earlier one fails; the summary counts them all.
-test: build asan test-deps
+LOGS := $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json $(FUZZ_BUILD)/meson-logs/testlog.json
+
+test: build asan fuzz-build test-deps
 	@./tests/cluster/build.sh >/dev/null
-	@rm -f $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json
+	@rm -f $(LOGS)
 	@status=0; \
 	meson test -C $(BUILD) --print-errorlogs || status=1; \
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  meson test -C $(ASAN_BUILD) --suite unit --print-errorlogs || status=1; \
-	./tests/summary.py $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json || status=1; \
+	meson test -C $(FUZZ_BUILD) --suite fuzz --no-rebuild --print-errorlogs || status=1; \
+	./tests/summary.py $(LOGS) || status=1; \
 	exit $$status
 
 demo: build test-deps
 	./tests/cluster/demo.sh $(BUILD)/portico
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
