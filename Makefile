@@ -58,7 +58,7 @@ integration: build test-deps
 
 sanitize: asan
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  meson test -C $(ASAN_BUILD) --suite unit --print-errorlogs
+	  meson test -C $(ASAN_BUILD) --suite unit --suite proxy --print-errorlogs
 
 # Every suite runs even when an earlier one fails; the summary counts them all.
 LOGS := $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json $(FUZZ_BUILD)/meson-logs/testlog.json
@@ -69,7 +69,7 @@ test: build asan fuzz-build test-deps
 	@status=0; \
 	meson test -C $(BUILD) --print-errorlogs || status=1; \
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  meson test -C $(ASAN_BUILD) --suite unit --print-errorlogs || status=1; \
+	  meson test -C $(ASAN_BUILD) --suite unit --suite proxy --print-errorlogs || status=1; \
 	meson test -C $(FUZZ_BUILD) --suite fuzz --no-rebuild --print-errorlogs || status=1; \
 	./tests/summary.py $(LOGS) || status=1; \
 	exit $$status

@@ -5,6 +5,7 @@
 
 #include "operator/base/log.h"
 #include "operator/commands/debug_commands.h"
+#include "operator/commands/proxy_command.h"
 #include "operator/commands/snapshot_commands.h"
 #include "operator/runtime/manager.h"
 #include "portico_version.h"
@@ -85,6 +86,29 @@ int main(int argc, char** argv) {
   explain->add_option("--host", host, "request Host")->required();
   explain->add_option("--path", path, "request path (default /)");
 
+  portico::commands::ProxyFlags proxy_flags;
+  double header_timeout = 30, idle_timeout = 60, connect_timeout = 5, upstream_timeout = 60;
+  auto* proxy = app.add_subcommand("proxy", "Run the data plane alone, serving a snapshot file");
+  proxy->add_option("--snapshot", proxy_flags.snapshot_path, "snapshot file to follow")->required();
+  proxy->add_option("--http-address", proxy_flags.http_address,
+                    "listen address (default: the snapshot's)");
+  proxy->add_option("--http-port", proxy_flags.http_port,
+                    "listen port (default: the snapshot's; 0: any free)");
+  proxy->add_option("--workers", proxy_flags.workers, "worker threads (default: one per core)");
+  proxy->add_option("--header-timeout", header_timeout,
+                    "seconds for a request head to arrive (408)");
+  proxy->add_option("--idle-timeout", idle_timeout,
+                    "seconds an idle keep-alive connection is kept");
+  proxy->add_option("--connect-timeout", connect_timeout,
+                    "seconds to connect to an upstream endpoint");
+  proxy->add_option("--upstream-timeout", upstream_timeout,
+                    "seconds of upstream silence before 504");
+  proxy->add_option("--max-head-bytes", proxy_flags.settings.max_head_bytes,
+                    "request head limit (431)");
+  proxy->add_option("--max-body-bytes", proxy_flags.settings.max_body_bytes,
+                    "request body limit (413); 0: none");
+  proxy->add_flag("--access-log", proxy_flags.settings.access_log, "log one JSON line per request");
+
   CLI11_PARSE(app, argc, argv);
   portico::log::Level level;
   if (portico::log::parseLevel(log_level, level)) portico::log::setLevel(level);
@@ -92,6 +116,14 @@ int main(int argc, char** argv) {
   if (*version) {
     std::cout << "portico " << PORTICO_VERSION << "\n";
     return 0;
+  }
+  if (*proxy) {
+    proxy_flags.settings.header_timeout = millis(header_timeout);
+    proxy_flags.settings.idle_timeout = millis(idle_timeout);
+    proxy_flags.settings.connect_timeout = millis(connect_timeout);
+    proxy_flags.settings.upstream_timeout = millis(upstream_timeout);
+    proxy_flags.settings.body_timeout = millis(upstream_timeout);
+    return portico::commands::runProxy(proxy_flags);
   }
   if (*compile) return portico::commands::runSnapshotCompile(manifests_dir, out_path);
   if (*dump) return portico::commands::runSnapshotDump(snapshot_path);

@@ -11,12 +11,14 @@ namespace {
 // RFC 9110 §5.6.2 tchar.
 constexpr bool isTokenChar(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '!' ||
-         c == '#' || c == '$' || c == '%' || c == '&' || c == '\'' || c == '*' || c == '+' || c == '-' ||
-         c == '.' || c == '^' || c == '_' || c == '`' || c == '|' || c == '~';
+         c == '#' || c == '$' || c == '%' || c == '&' || c == '\'' || c == '*' || c == '+' ||
+         c == '-' || c == '.' || c == '^' || c == '_' || c == '`' || c == '|' || c == '~';
 }
 
 bool isToken(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return isTokenChar(static_cast<unsigned char>(c)); });
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return isTokenChar(static_cast<unsigned char>(c));
+  });
 }
 
 bool iequals(std::string_view a, std::string_view b) {
@@ -66,8 +68,8 @@ bool parseDecimal(std::string_view text, uint64_t& out) {
 }
 
 // Splits the head into lines, checks header syntax and fills headers; the start line is returned.
-ParseStatus parseLines(std::string_view buffer, MessageHead& out, const Limits& limits, bool is_request,
-                       std::string_view& start_line) {
+ParseStatus parseLines(std::string_view buffer, MessageHead& out, const Limits& limits,
+                       bool is_request, std::string_view& start_line) {
   auto end = buffer.find("\r\n\r\n");
   if (end == std::string_view::npos) {
     if (buffer.size() > limits.max_head_bytes)
@@ -75,7 +77,8 @@ ParseStatus parseLines(std::string_view buffer, MessageHead& out, const Limits& 
     // A bare LF before the end is already fatal; catching it early stops slow-drip attacks.
     return ParseStatus::Incomplete;
   }
-  if (end + 4 > limits.max_head_bytes) return fail(out, is_request ? 431 : 502, "message head too large");
+  if (end + 4 > limits.max_head_bytes)
+    return fail(out, is_request ? 431 : 502, "message head too large");
   out.head_size = end + 4;
   std::string_view head = buffer.substr(0, end + 2);  // every line keeps its CRLF
   size_t pos = 0;
@@ -86,7 +89,8 @@ ParseStatus parseLines(std::string_view buffer, MessageHead& out, const Limits& 
     std::string_view line = head.substr(pos, eol - pos);
     pos = eol + 2;
     for (char c : line)
-      if (c == '\r' || c == '\n' || c == '\0') return fail(out, is_request ? 400 : 502, "bare CR, LF or NUL in the head");
+      if (c == '\r' || c == '\n' || c == '\0')
+        return fail(out, is_request ? 400 : 502, "bare CR, LF or NUL in the head");
     if (first) {
       start_line = line;
       first = false;
@@ -95,13 +99,17 @@ ParseStatus parseLines(std::string_view buffer, MessageHead& out, const Limits& 
     if (line.front() == ' ' || line.front() == '\t')
       return fail(out, is_request ? 400 : 502, "obsolete line folding");  // RFC 9112 §5.2
     auto colon = line.find(':');
-    if (colon == std::string_view::npos) return fail(out, is_request ? 400 : 502, "header line without a colon");
+    if (colon == std::string_view::npos)
+      return fail(out, is_request ? 400 : 502, "header line without a colon");
     std::string_view name = line.substr(0, colon);
-    if (!isToken(name)) return fail(out, is_request ? 400 : 502, "invalid header name (or whitespace before the colon)");
+    if (!isToken(name))
+      return fail(out, is_request ? 400 : 502,
+                  "invalid header name (or whitespace before the colon)");
     std::string_view value = trimOws(line.substr(colon + 1));
     for (char c : value) {
       unsigned char u = static_cast<unsigned char>(c);
-      if ((u < 0x20 && u != '\t') || u == 0x7f) return fail(out, is_request ? 400 : 502, "control character in a header value");
+      if ((u < 0x20 && u != '\t') || u == 0x7f)
+        return fail(out, is_request ? 400 : 502, "control character in a header value");
     }
     if (out.header_count >= limits.max_headers || out.header_count >= kMaxHeaders)
       return fail(out, is_request ? 431 : 502, "too many header fields");
@@ -131,35 +139,48 @@ ParseStatus deriveFraming(MessageHead& out, bool is_request) {
       have_te = true;
       forEachListElement(h.value, [&](std::string_view coding) {
         if (chunked_last) other_coding = true;  // anything after chunked is malformed
-        if (iequals(coding, "chunked")) chunked_last = true;
-        else other_coding = true;
+        if (iequals(coding, "chunked"))
+          chunked_last = true;
+        else
+          other_coding = true;
       });
     } else if (iequals(h.name, "host")) {
       ++hosts;
       out.host = h.value;
     } else if (iequals(h.name, "connection")) {
       forEachListElement(h.value, [&](std::string_view token) {
-        if (iequals(token, "close")) conn_close = true;
-        else if (iequals(token, "keep-alive")) conn_keep_alive = true;
-        else if (iequals(token, "upgrade")) out.upgrade = true;
+        if (iequals(token, "close"))
+          conn_close = true;
+        else if (iequals(token, "keep-alive"))
+          conn_keep_alive = true;
+        else if (iequals(token, "upgrade"))
+          out.upgrade = true;
       });
     } else if (is_request && iequals(h.name, "expect")) {
       if (iequals(h.value, "100-continue")) out.expect_continue = true;
     }
   }
   out.keep_alive = out.version_minor == 1 ? !conn_close : (conn_keep_alive && !conn_close);
-  if (have_te && have_length) return fail(out, bad, "both Transfer-Encoding and Content-Length");  // §6.3
+  if (have_te && have_length)
+    return fail(out, bad, "both Transfer-Encoding and Content-Length");  // §6.3
   if (is_request) {
     if (hosts > 1) return fail(out, 400, "more than one Host header");
-    if (hosts == 0 && out.version_minor == 1) return fail(out, 400, "HTTP/1.1 request without Host");
-    if (have_te && out.version_minor == 0) return fail(out, 400, "Transfer-Encoding in an HTTP/1.0 request");
-    if (have_te && (other_coding || !chunked_last)) return fail(out, 501, "unsupported transfer coding");
-    if (have_te) out.framing = BodyFraming::Chunked;
-    else if (have_length && out.content_length > 0) out.framing = BodyFraming::ContentLength;
-    else out.framing = BodyFraming::None;
+    if (hosts == 0 && out.version_minor == 1)
+      return fail(out, 400, "HTTP/1.1 request without Host");
+    if (have_te && out.version_minor == 0)
+      return fail(out, 400, "Transfer-Encoding in an HTTP/1.0 request");
+    if (have_te && (other_coding || !chunked_last))
+      return fail(out, 501, "unsupported transfer coding");
+    if (have_te)
+      out.framing = BodyFraming::Chunked;
+    else if (have_length && out.content_length > 0)
+      out.framing = BodyFraming::ContentLength;
+    else
+      out.framing = BodyFraming::None;
     return ParseStatus::Complete;
   }
-  if (have_te && chunked_last && !other_coding) out.framing = BodyFraming::Chunked;
+  if (have_te && chunked_last && !other_coding)
+    out.framing = BodyFraming::Chunked;
   else if (have_te) {
     out.framing = BodyFraming::UntilClose;
     out.keep_alive = false;
@@ -211,14 +232,15 @@ ParseStatus parseRequestHead(std::string_view buffer, MessageHead& out, const Li
   if (!isToken(out.method)) return fail(out, 400, "invalid method");
   if (out.target.empty()) return fail(out, 400, "empty request target");
   for (char c : out.target)
-    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return fail(out, 400, "invalid request target");
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f)
+      return fail(out, 400, "invalid request target");
   if (!parseVersion(version, out.version_minor))
     return fail(out, version.substr(0, 5) == "HTTP/" ? 505 : 400, "unsupported HTTP version");
   return deriveFraming(out, /*is_request=*/true);
 }
 
-ParseStatus parseResponseHead(std::string_view buffer, std::string_view request_method, MessageHead& out,
-                              const Limits& limits) {
+ParseStatus parseResponseHead(std::string_view buffer, std::string_view request_method,
+                              MessageHead& out, const Limits& limits) {
   reset(out);
   std::string_view start;
   ParseStatus status = parseLines(buffer, out, limits, /*is_request=*/false, start);
@@ -259,7 +281,8 @@ bool ChunkedDecoder::step(char c) {
       }
       if (size_digits_ == 0) return error_ = "chunk size expected", false;
       if (c == '\r') return state_ = State::SizeLf, true;
-      if (c == ';' || c == ' ' || c == '\t') return state_ = State::SizeExt, true;  // extensions: ignored
+      if (c == ';' || c == ' ' || c == '\t')
+        return state_ = State::SizeExt, true;  // extensions: ignored
       return error_ = "invalid chunk size", false;
     }
     case State::SizeExt:
@@ -295,8 +318,7 @@ bool ChunkedDecoder::step(char c) {
       if (c != '\n') return error_ = "CR without LF at the end of a chunked body", false;
       return state_ = State::Done, true;
     case State::Data:
-    case State::Done:
-      return true;
+    case State::Done: return true;
   }
   return false;
 }

@@ -67,8 +67,8 @@ struct MessageHead {
 
 ParseStatus parseRequestHead(std::string_view buffer, MessageHead& out, const Limits& limits = {});
 // `request_method` decides whether the response has a body (HEAD, CONNECT).
-ParseStatus parseResponseHead(std::string_view buffer, std::string_view request_method, MessageHead& out,
-                              const Limits& limits = {});
+ParseStatus parseResponseHead(std::string_view buffer, std::string_view request_method,
+                              MessageHead& out, const Limits& limits = {});
 
 // Incremental decoder of a chunked body (RFC 9112 §7.1). feed() consumes bytes and reports the
 // data within them; the framing is validated, chunk extensions and trailers are dropped.
@@ -76,7 +76,7 @@ class ChunkedDecoder {
 public:
   struct Result {
     ParseStatus status = ParseStatus::Incomplete;  // Complete once the last chunk and trailers end
-    size_t consumed = 0;                          // input bytes used (the rest belongs to the next message)
+    size_t consumed = 0;  // input bytes used (the rest belongs to the next message)
   };
   // Calls on_data(std::string_view) for each piece of body data found.
   template <typename OnData>
@@ -85,7 +85,19 @@ public:
   const char* error() const { return error_; }
 
 private:
-  enum class State { Size, SizeExt, SizeLf, Data, DataCr, DataLf, Trailer, TrailerLf, TrailerLine, TrailerLineLf, Done };
+  enum class State {
+    Size,
+    SizeExt,
+    SizeLf,
+    Data,
+    DataCr,
+    DataLf,
+    Trailer,
+    TrailerLf,
+    TrailerLine,
+    TrailerLineLf,
+    Done
+  };
   State state_ = State::Size;
   uint64_t remaining_ = 0;
   int size_digits_ = 0;

@@ -55,7 +55,10 @@ Status SnapshotReader::open() {
   base_ = base;
   size_ = size;
   capacity_ = header->slot_capacity;
+  inode_ = st.st_ino;
+  device_ = st.st_dev;
   seen_published_ = 0;
+  generation_ = 0;  // a new file counts its generations afresh; the current table stays until then
   return Status::ok();
 }
 
@@ -67,6 +70,12 @@ RouteTableConstSharedPtr SnapshotReader::poll() {
   };
   if (base_ && static_cast<const RegionHeader*>(base_)->replaced.load(std::memory_order_acquire))
     close();
+  // Another writer (a restarted operator, `portico snapshot compile`) may have renamed a new file
+  // over the path: follow the path, not the old inode.
+  if (base_) {
+    struct stat st {};
+    if (::stat(path_.c_str(), &st) == 0 && (st.st_ino != inode_ || st.st_dev != device_)) close();
+  }
   if (!base_) {
     if (Status st = open(); !st) return reject(st);
   }

@@ -19,8 +19,9 @@ public:
   SnapshotReader(const SnapshotReader&) = delete;
   SnapshotReader& operator=(const SnapshotReader&) = delete;
 
-  // Looks for a newer generation. Returns the new table when one was adopted, nullptr when
-  // nothing changed or the new one was rejected (see lastError()).
+  // Looks for a newer generation (and for a new file renamed over the path). Returns the new table
+  // when one was adopted, nullptr when nothing changed or the new one was rejected (see
+  // lastError()).
   RouteTableConstSharedPtr poll();
 
   RouteTableConstSharedPtr current() const { return current_; }
@@ -36,6 +37,8 @@ private:
   const void* base_ = nullptr;
   size_t size_ = 0;
   uint64_t capacity_ = 0;
+  uint64_t inode_ = 0;
+  uint64_t device_ = 0;
   uint64_t generation_ = 0;
   uint64_t seen_published_ = 0;  // the last `published` value looked at, adopted or not
   RouteTableConstSharedPtr current_;

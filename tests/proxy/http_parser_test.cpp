@@ -23,7 +23,8 @@ Parsed request(const std::string& text, Limits limits = {}) {
   return p;
 }
 
-std::string decodeChunked(const std::string& body, ParseStatus* status, size_t* consumed, size_t step = 0) {
+std::string decodeChunked(const std::string& body, ParseStatus* status, size_t* consumed,
+                          size_t step = 0) {
   ChunkedDecoder decoder;
   std::string out;
   size_t used = 0;
@@ -51,7 +52,9 @@ TEST_CASE("http: a simple GET, keep-alive by default in HTTP/1.1") {
   CHECK(p.head.header("user-agent") == "t");
   CHECK(p.head.framing == BodyFraming::None);
   CHECK(p.head.keep_alive);
-  CHECK(p.head.head_size == std::string("GET /a?b=c HTTP/1.1\r\nHost: Example.com:8080\r\nUser-Agent: t\r\n\r\n").size());
+  CHECK(
+      p.head.head_size ==
+      std::string("GET /a?b=c HTTP/1.1\r\nHost: Example.com:8080\r\nUser-Agent: t\r\n\r\n").size());
 }
 
 TEST_CASE("http: incomplete heads wait; oversized heads get 431") {
@@ -71,16 +74,20 @@ TEST_CASE("http: connection persistence by version and Connection header") {
   CHECK_FALSE(request("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").head.keep_alive);
   CHECK_FALSE(request("GET / HTTP/1.0\r\n\r\n").head.keep_alive);
   CHECK(request("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n").head.keep_alive);
-  CHECK(request("POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n").head.expect_continue);
+  CHECK(request("POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n")
+            .head.expect_continue);
 }
 
 TEST_CASE("http: body framing of requests") {
   auto cl = request("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 42\r\n\r\n");
   CHECK(cl.head.framing == BodyFraming::ContentLength);
   CHECK(cl.head.content_length == 42);
-  CHECK(request("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 7, 7\r\n\r\n").head.content_length == 7);
-  CHECK(request("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n").head.framing == BodyFraming::Chunked);
-  CHECK(request("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n").head.framing == BodyFraming::None);
+  CHECK(request("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 7, 7\r\n\r\n").head.content_length ==
+        7);
+  CHECK(request("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n").head.framing ==
+        BodyFraming::Chunked);
+  CHECK(request("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n").head.framing ==
+        BodyFraming::None);
 }
 
 // Request smuggling and malformed input (RFC 9112 §2.2, §3.2, §5, §6.1, §6.3, §11.2).
@@ -91,17 +98,26 @@ TEST_CASE("http: smuggling defences and malformed requests") {
     int status;
   };
   const Row rows[] = {
-      {"CL and TE together", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
-      {"conflicting Content-Lengths", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", 400},
-      {"Content-Length list that disagrees", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 6\r\n\r\n", 400},
+      {"CL and TE together",
+       "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+       400},
+      {"conflicting Content-Lengths",
+       "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", 400},
+      {"Content-Length list that disagrees",
+       "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 6\r\n\r\n", 400},
       {"signed Content-Length", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\n", 400},
       {"hex Content-Length", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0x5\r\n\r\n", 400},
-      {"huge Content-Length", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999\r\n\r\n", 400},
-      {"unknown transfer coding", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", 501},
-      {"chunked not last", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 501},
-      {"chunked twice", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", 501},
+      {"huge Content-Length",
+       "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999\r\n\r\n", 400},
+      {"unknown transfer coding", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n",
+       501},
+      {"chunked not last", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+       501},
+      {"chunked twice", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n",
+       501},
       {"TE in HTTP/1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
-      {"space before colon", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding : chunked\r\n\r\n", 400},
+      {"space before colon", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding : chunked\r\n\r\n",
+       400},
       {"obs-fold", "GET / HTTP/1.1\r\nHost: a\r\nX: 1\r\n  continued\r\n\r\n", 400},
       {"bare LF line end", "GET / HTTP/1.1\nHost: a\r\n\r\n", 400},
       {"bare CR in a value", "GET / HTTP/1.1\r\nHost: a\rb\r\n\r\n", 400},
@@ -128,25 +144,30 @@ TEST_CASE("http: smuggling defences and malformed requests") {
 
 TEST_CASE("http: responses — status, framing, bodies that cannot exist") {
   MessageHead h;
-  REQUIRE(parseResponseHead("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", "GET", h) == ParseStatus::Complete);
+  REQUIRE(parseResponseHead("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", "GET", h) ==
+          ParseStatus::Complete);
   CHECK(h.status == 200);
   CHECK(h.reason == "OK");
   CHECK(h.framing == BodyFraming::ContentLength);
-  REQUIRE(parseResponseHead("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", "HEAD", h) == ParseStatus::Complete);
+  REQUIRE(parseResponseHead("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", "HEAD", h) ==
+          ParseStatus::Complete);
   CHECK(h.framing == BodyFraming::None);
-  REQUIRE(parseResponseHead("HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n", "GET", h) == ParseStatus::Complete);
+  REQUIRE(parseResponseHead("HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n", "GET", h) ==
+          ParseStatus::Complete);
   CHECK(h.framing == BodyFraming::None);
   REQUIRE(parseResponseHead("HTTP/1.1 200 OK\r\n\r\n", "GET", h) == ParseStatus::Complete);
   CHECK(h.framing == BodyFraming::UntilClose);
   CHECK_FALSE(h.keep_alive);
   REQUIRE(parseResponseHead("HTTP/1.1 204\r\n\r\n", "GET", h) == ParseStatus::Complete);
   CHECK(h.status == 204);
-  REQUIRE(parseResponseHead("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", "GET", h) == ParseStatus::Complete);
+  REQUIRE(parseResponseHead("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", "GET", h) ==
+          ParseStatus::Complete);
   CHECK(h.framing == BodyFraming::Chunked);
   CHECK(parseResponseHead("HTTP/1.1 2x0 OK\r\n\r\n", "GET", h) == ParseStatus::Error);
   CHECK(h.error_status == 502);
-  CHECK(parseResponseHead("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", "GET", h) ==
-        ParseStatus::Error);
+  CHECK(parseResponseHead(
+            "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", "GET",
+            h) == ParseStatus::Error);
 }
 
 TEST_CASE("http: chunked bodies decode across any split, and stop at the message end") {
@@ -162,8 +183,9 @@ TEST_CASE("http: chunked bodies decode across any split, and stop at the message
 }
 
 TEST_CASE("http: malformed chunked bodies are errors") {
-  const char* rows[] = {"x\r\n", "5\nhello\r\n0\r\n\r\n", "5\r\nhelloX\r\n", "\r\n",
-                        "fffffffffffffffff\r\n", "0\r\nBad\nTrailer\r\n\r\n", "5\r\nhello\r\r"};
+  const char* rows[] = {"x\r\n",         "5\nhello\r\n0\r\n\r\n", "5\r\nhelloX\r\n",
+                        "\r\n",          "fffffffffffffffff\r\n", "0\r\nBad\nTrailer\r\n\r\n",
+                        "5\r\nhello\r\r"};
   for (const char* row : rows) {
     SUBCASE(row) {
       ParseStatus status;

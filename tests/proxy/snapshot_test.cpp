@@ -170,3 +170,24 @@ TEST_CASE(
     CHECK(reader.current() == good);  // the last good table is still the one served
   }
 }
+
+TEST_CASE(
+    "snapshot file: a new writer's file renamed over the path is followed, from its generation 1") {
+  std::string path = tempPath();
+  SnapshotReader reader(path);
+  {
+    auto first = SnapshotWriter::create(path, 4096);
+    REQUIRE(first);
+    REQUIRE((*first)->publish(sampleTable("a")));
+    REQUIRE((*first)->publish(sampleTable("b")));
+    REQUIRE(reader.poll());
+    CHECK(reader.generation() == 2);
+  }
+  auto second = SnapshotWriter::create(path, 4096);  // e.g. a restarted operator
+  REQUIRE(second);
+  REQUIRE((*second)->publish(sampleTable("c")));
+  auto table = reader.poll();
+  REQUIRE(table);
+  CHECK(reader.generation() == 1);
+  CHECK(table->match("host0.example", "/c").found());
+}

@@ -1,0 +1,119 @@
+// Connection: one client connection through its requests (HTTP/1.1 keep-alive and pipelining),
+// each forwarded to an upstream endpoint with bodies streamed both ways, never buffered whole.
+// All I/O is non-blocking on the worker's EventLoop; nothing here throws.
+//
+// Per request: parse head → normalize host/path → ACME HTTP-01 token? answer it → route
+// (newest RouteTable when the head completes; an in-flight request keeps its table) →
+// HTTP→HTTPS redirect? 308 → no endpoints? 503 → connect (a pooled connection first; on a
+// failed connect, the next endpoint) → request head rewritten (hop-by-hop headers dropped,
+// X-Forwarded-For/-Proto/-Host added, Host kept) → request body → response head and body back.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "operator/proxy/event_loop.h"
+#include "operator/proxy/http_parser.h"
+#include "operator/proxy/route_table.h"
+
+namespace portico::proxy {
+
+class Worker;
+
+class Connection {
+public:
+  Connection(Worker& worker, int client_fd, std::string client_ip);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void start();
+  bool finished() const { return phase_ == Phase::Done; }
+  void checkTimeout(std::chrono::steady_clock::time_point now);
+
+private:
+  enum class Phase {
+    ReadHead,    // waiting for (the rest of) a request head
+    Connecting,  // non-blocking connect to an upstream endpoint
+    Forwarding,  // request (body) going up, response coming down
+    Flushing,    // a local answer is written, then the connection closes
+    Done,
+  };
+
+  struct Side final : IoHandler {
+    Connection* owner;
+    bool upstream;
+    void onIo(int, uint32_t events) noexcept override { owner->onIo(upstream, events); }
+  };
+
+  void onIo(bool upstream, uint32_t events);
+  void readClient();
+  void readUpstream();
+  bool flushClient();
+  bool flushUpstream();
+  void updateInterest();
+
+  void processBuffered();  // parse/forward whatever client bytes are buffered
+  void startRequest();
+  void respondLocally(int status, std::string_view reason, std::string_view body, bool close,
+                      std::string_view extra_headers = {});
+  bool connectNext();
+  void onUpstreamConnected();
+  void upstreamFailed(int status);
+  void forwardRequestBody();
+  void processUpstreamData();
+  void finishExchange();
+  void closeUpstream(bool reusable);
+  void close();
+  void logAccess(int status);
+
+  Worker& worker_;
+  int client_fd_;
+  int upstream_fd_ = -1;
+  std::string client_ip_;
+  Side client_side_;
+  Side upstream_side_;
+  Phase phase_ = Phase::ReadHead;
+  bool client_eof_ = false;
+
+  std::string client_in_;
+  std::string client_out_;
+  size_t client_out_sent_ = 0;
+  std::string upstream_in_;
+  std::string upstream_out_;
+  size_t upstream_out_sent_ = 0;
+
+  // The request in progress.
+  RouteTableConstSharedPtr table_;
+  const Backend* backend_ = nullptr;
+  std::string endpoint_key_;
+  uint32_t attempts_ = 0;
+  uint32_t first_endpoint_ = 0;
+  http::MessageHead request_;
+  std::string method_;
+  std::string log_target_;  // copies for the access log (only when it is on)
+  std::string log_host_;
+  bool client_keep_alive_ = true;
+  http::BodyFraming request_framing_ = http::BodyFraming::None;
+  uint64_t request_remaining_ = 0;
+  uint64_t request_body_seen_ = 0;
+  http::ChunkedDecoder request_chunks_;
+  bool request_body_done_ = true;
+  std::string request_head_out_;  // rewritten head, kept until the upstream connection is up
+
+  // The response in progress.
+  bool response_head_done_ = false;
+  http::BodyFraming response_framing_ = http::BodyFraming::None;
+  bool response_rechunk_ = false;  // UntilClose upstream → chunked to an HTTP/1.1 client
+  uint64_t response_remaining_ = 0;
+  http::ChunkedDecoder response_chunks_;
+  bool upstream_reusable_ = false;
+  int response_status_ = 0;
+
+  std::chrono::steady_clock::time_point deadline_;
+  std::chrono::steady_clock::time_point request_start_;
+};
+
+}  // namespace portico::proxy

@@ -1,0 +1,31 @@
+// Small, non-throwing socket helpers for the data plane.
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <string>
+
+namespace portico::proxy {
+
+struct SocketAddress {
+  sockaddr_storage storage{};
+  socklen_t length = 0;
+};
+
+// "127.0.0.1", "::1", "0.0.0.0" + port → address; false for anything else (no DNS here).
+bool parseAddress(const std::string& ip, uint16_t port, SocketAddress& out);
+std::string addressToString(const sockaddr* addr);  // the IP alone ("::1", "10.0.0.1")
+
+// A non-blocking listening socket with SO_REUSEPORT (one per worker) and SO_REUSEADDR.
+// Returns -1 with errno set. Port 0 picks a free port (see boundPort).
+int listenTcp(const SocketAddress& address, int backlog = 1024);
+uint16_t boundPort(int fd);
+
+// Starts a non-blocking connect; returns the fd (connection may still be in progress), or -1.
+int connectTcp(const SocketAddress& address);
+
+void setNoDelay(int fd);
+
+}  // namespace portico::proxy

@@ -1,0 +1,99 @@
+// The data plane's threads. A TableSource holds the newest RouteTable; each Worker owns one
+// EventLoop, its SO_REUSEPORT listener, its connections and its upstream pool, and adopts a new
+// table at the top of a loop turn (one atomic load when nothing changed). ProxyServer starts
+// and stops the workers.
+#pragma once
+
+#include <atomic>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "operator/base/status.h"
+#include "operator/proxy/connection.h"
+#include "operator/proxy/event_loop.h"
+#include "operator/proxy/proxy_settings.h"
+#include "operator/proxy/route_table.h"
+#include "operator/proxy/upstream_pool.h"
+
+namespace portico::proxy {
+
+class TableSource {
+public:
+  void publish(RouteTableConstSharedPtr table) {
+    std::lock_guard lock(mutex_);
+    table_ = std::move(table);
+    generation_.fetch_add(1, std::memory_order_release);
+  }
+  uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
+  RouteTableConstSharedPtr load() const {
+    std::lock_guard lock(mutex_);
+    return table_;
+  }
+
+private:
+  mutable std::mutex mutex_;  // taken only when the generation moved
+  RouteTableConstSharedPtr table_;
+  std::atomic<uint64_t> generation_{0};
+};
+
+class Worker final : public IoHandler {
+public:
+  Worker(const ProxySettings& settings, const TableSource& tables, int listen_fd, bool tls);
+  ~Worker() override;
+
+  void run(const std::atomic<bool>& stop);
+
+  EventLoop& loop() { return loop_; }
+  UpstreamPool& pool() { return pool_; }
+  const ProxySettings& settings() const { return settings_; }
+  const RouteTableConstSharedPtr& currentTable() const { return table_; }
+  bool isTls() const { return tls_; }
+  size_t connectionCount() const { return connections_.size(); }
+
+  void onIo(int, uint32_t events) noexcept override;  // the listener
+
+private:
+  void acceptAll();
+  void sweep(std::chrono::steady_clock::time_point now);
+
+  const ProxySettings& settings_;
+  const TableSource& tables_;
+  int listen_fd_;
+  bool tls_;
+  EventLoop loop_;
+  UpstreamPool pool_;
+  RouteTableConstSharedPtr table_;
+  uint64_t table_generation_ = 0;
+  std::list<std::unique_ptr<Connection>> connections_;
+};
+
+struct ListenerSpec {
+  std::string address = "0.0.0.0";
+  uint16_t port = 0;  // 0: any free port (see ProxyServer::httpPort)
+};
+
+class ProxyServer {
+public:
+  ProxyServer(ProxySettings settings, const TableSource& tables)
+      : settings_(settings), tables_(tables) {}
+  ~ProxyServer() { stop(); }
+
+  // Binds one SO_REUSEPORT socket per worker on the HTTP listener and starts the workers.
+  Status start(const ListenerSpec& http, int workers);
+  void stop();
+  uint16_t httpPort() const { return http_port_; }
+
+private:
+  ProxySettings settings_;
+  const TableSource& tables_;
+  std::atomic<bool> stop_{false};
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<std::thread> threads_;
+  uint16_t http_port_ = 0;
+};
+
+}  // namespace portico::proxy

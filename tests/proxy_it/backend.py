@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""A real HTTP/1.1 backend for proxy tests (loopback only).
+
+GET  /echo, POST /echo  -> JSON: method, path, headers, body length, body sha256, backend name
+GET  /slow?ms=N         -> answers after N milliseconds
+GET  /chunked?n=N       -> N chunks of 'chunk-i\\n' with Transfer-Encoding: chunked
+GET  /big?bytes=N       -> N bytes with Content-Length
+GET  /close             -> a close-delimited body (no Content-Length, Connection: close)
+anything else           -> 200 with the backend's name
+Usage: backend.py PORT NAME
+"""
+import hashlib
+import json
+import sys
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def _read_body(self):
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            body = b""
+            while True:
+                size = int(self.rfile.readline().split(b";")[0], 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return body
+                body += self.rfile.read(size)
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length", "0"))
+        return self.rfile.read(length) if length else b""
+
+    def _send(self, status, body, content_type="text/plain", extra=None):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (extra or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def do_POST(self):
+        self.do_GET()
+
+    def do_PUT(self):
+        self.do_GET()
+
+    def do_HEAD(self):
+        self.do_GET()
+
+    def do_GET(self):
+        url = urlparse(self.path)
+        query = parse_qs(url.query)
+        body = self._read_body()
+        if url.path == "/echo":
+            doc = {
+                "backend": NAME,
+                "method": self.command,
+                "path": self.path,
+                "headers": {k: v for k, v in self.headers.items()},
+                "body_length": len(body),
+                "body_sha256": hashlib.sha256(body).hexdigest(),
+            }
+            self._send(200, json.dumps(doc).encode(), "application/json")
+        elif url.path == "/slow":
+            time.sleep(int(query.get("ms", ["1000"])[0]) / 1000.0)
+            self._send(200, b"slow\n")
+        elif url.path == "/chunked":
+            n = int(query.get("n", ["3"])[0])
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for i in range(n):
+                data = ("chunk-%d\n" % i).encode()
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            self.wfile.write(b"0\r\n\r\n")
+        elif url.path == "/big":
+            n = int(query.get("bytes", ["1048576"])[0])
+            self._send(200, b"x" * n, "application/octet-stream")
+        elif url.path == "/close":
+            self.send_response(200)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(b"closed-body\n")
+            self.close_connection = True
+        else:
+            self._send(200, ("%s\n" % NAME).encode())
+
+
+if __name__ == "__main__":
+    PORT = int(sys.argv[1])
+    NAME = sys.argv[2]
+    ThreadingHTTPServer.daemon_threads = True
+    server = ThreadingHTTPServer(("127.0.0.1", PORT), Handler)
+    print("ready", flush=True)
+    server.serve_forever()
