@@ -53,8 +53,8 @@ void Manager::startLeaderWork() {
 void Manager::stopLeaderWork() {
   std::lock_guard lock(leader_mutex_);
   if (!leading_) return;
+  leading_ = false;  // no longer the leader from the moment leader-only work is told to stop
   stopGroup(leader_group_);
-  leading_ = false;
 }
 
 Status Manager::run(CancelSource& stop) {
