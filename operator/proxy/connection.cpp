@@ -94,7 +94,8 @@ Connection::~Connection() {
 
 void Connection::start() {
   deadline_ = std::chrono::steady_clock::now() + worker_.settings().header_timeout;
-  if (!worker_.loop().add(client_fd_, EPOLLIN | EPOLLRDHUP, &client_side_)) close();
+  client_events_ = EPOLLIN | EPOLLRDHUP;
+  if (!worker_.loop().add(client_fd_, client_events_, &client_side_)) close();
 }
 
 void Connection::close() {
@@ -188,7 +189,11 @@ void Connection::readClient() {
     ssize_t n = ::recv(client_fd_, buf, sizeof buf, 0);
     if (n > 0) {
       client_in_.append(buf, static_cast<size_t>(n));
-      if (client_in_.size() >= worker_.settings().buffer_high_water) break;
+      // A short read drained the socket: level-triggered epoll reports anything that follows,
+      // so skip the recv() that would only say EAGAIN.
+      if (static_cast<size_t>(n) < sizeof buf ||
+          client_in_.size() >= worker_.settings().buffer_high_water)
+        break;
       continue;
     }
     if (n == 0) {
@@ -395,7 +400,8 @@ bool Connection::connectNext() {
     int fd = worker_.pool().take(endpoint_key_);
     if (fd >= 0) {
       upstream_fd_ = fd;
-      if (!worker_.loop().add(upstream_fd_, EPOLLIN | EPOLLRDHUP, &upstream_side_)) {
+      upstream_events_ = EPOLLIN | EPOLLRDHUP;
+      if (!worker_.loop().add(upstream_fd_, upstream_events_, &upstream_side_)) {
         ::close(upstream_fd_);
         upstream_fd_ = -1;
         continue;
@@ -408,7 +414,8 @@ bool Connection::connectNext() {
     fd = connectTcp(address);
     if (fd < 0) continue;
     upstream_fd_ = fd;
-    if (!worker_.loop().add(upstream_fd_, EPOLLOUT | EPOLLRDHUP, &upstream_side_)) {
+    upstream_events_ = EPOLLOUT | EPOLLRDHUP;
+    if (!worker_.loop().add(upstream_fd_, upstream_events_, &upstream_side_)) {
       ::close(upstream_fd_);
       upstream_fd_ = -1;
       continue;
@@ -531,7 +538,9 @@ void Connection::readUpstream() {
     ssize_t n = ::recv(upstream_fd_, buf, sizeof buf, 0);
     if (n > 0) {
       upstream_in_.append(buf, static_cast<size_t>(n));
-      if (upstream_in_.size() >= worker_.settings().buffer_high_water) break;
+      if (static_cast<size_t>(n) < sizeof buf ||
+          upstream_in_.size() >= worker_.settings().buffer_high_water)
+        break;
       continue;
     }
     if (n == 0) {
@@ -692,14 +701,16 @@ void Connection::updateInterest() {
     if (!client_eof_ && phase_ != Phase::Flushing && !upstream_backlog &&
         client_in_.size() < worker_.settings().buffer_high_water)
       events |= EPOLLIN;
-    worker_.loop().modify(client_fd_, events, &client_side_);
+    if (events != client_events_ && worker_.loop().modify(client_fd_, events, &client_side_))
+      client_events_ = events;
   }
   if (upstream_fd_ >= 0 && phase_ == Phase::Forwarding) {
     uint32_t events = EPOLLRDHUP;
     if (upstream_out_.size() > upstream_out_sent_) events |= EPOLLOUT;
     if (client_out_.size() - client_out_sent_ < worker_.settings().buffer_high_water)
       events |= EPOLLIN;
-    worker_.loop().modify(upstream_fd_, events, &upstream_side_);
+    if (events != upstream_events_ && worker_.loop().modify(upstream_fd_, events, &upstream_side_))
+      upstream_events_ = events;
   }
 }
 

@@ -75,6 +75,8 @@ private:
   std::string client_ip_;
   Side client_side_;
   Side upstream_side_;
+  uint32_t client_events_ = 0;  // the interest registered with epoll, to skip no-op updates
+  uint32_t upstream_events_ = 0;
   Phase phase_ = Phase::ReadHead;
   bool client_eof_ = false;
 

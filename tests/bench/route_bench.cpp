@@ -12,6 +12,7 @@
 
 #include "controllers/routes/compile.h"
 #include "operator/proxy/snapshot_codec.h"
+#include "operator/proxy/snapshot_writer.h"
 
 using namespace portico;
 using Clock = std::chrono::steady_clock;
@@ -68,6 +69,13 @@ long rssKiB() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // route_bench --snapshot PATH N: write a snapshot of N Ingresses for a proxy RSS measurement.
+  if (argc == 4 && std::string(argv[1]) == "--snapshot") {
+    auto compiled = controllers::routes::compileRoutes(makeInputs(std::atoi(argv[3])));
+    auto writer = proxy::SnapshotWriter::create(argv[2]);
+    if (!writer || !(*writer)->publish(compiled.table)) return 1;
+    return 0;
+  }
   std::vector<int> sizes = {10, 1000, 10000, 50000};
   if (argc > 1) sizes = {std::atoi(argv[1])};
   std::printf("%10s %12s %14s %12s %14s %15s %10s\n", "ingresses", "compile_ms", "snapshot_bytes",
