@@ -94,6 +94,8 @@ int main(int argc, char** argv) {
                     "listen address (default: the snapshot's)");
   proxy->add_option("--http-port", proxy_flags.http_port,
                     "listen port (default: the snapshot's; 0: any free)");
+  proxy->add_option("--https-port", proxy_flags.https_port,
+                    "TLS listen port (default: the snapshot's; 0: any free; -2: none)");
   proxy->add_option("--workers", proxy_flags.workers, "worker threads (default: one per core)");
   proxy->add_option("--header-timeout", header_timeout,
                     "seconds for a request head to arrive (408)");

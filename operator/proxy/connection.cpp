@@ -8,6 +8,9 @@
 #include <cstdio>
 #include <cstring>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include "operator/base/log.h"
 #include "operator/proxy/socket_util.h"
 #include "operator/proxy/worker.h"
@@ -80,8 +83,12 @@ const char* reasonPhrase(int status) {
 
 }  // namespace
 
-Connection::Connection(Worker& worker, int client_fd, std::string client_ip)
-    : worker_(worker), client_fd_(client_fd), client_ip_(std::move(client_ip)) {
+Connection::Connection(Worker& worker, int client_fd, std::string client_ip,
+                       std::shared_ptr<const TlsStore> tls)
+    : worker_(worker),
+      client_fd_(client_fd),
+      client_ip_(std::move(client_ip)),
+      tls_store_(std::move(tls)) {
   client_side_.owner = this;
   client_side_.upstream = false;
   upstream_side_.owner = this;
@@ -94,18 +101,88 @@ Connection::~Connection() {
 
 void Connection::start() {
   deadline_ = std::chrono::steady_clock::now() + worker_.settings().header_timeout;
+  if (tls_store_) {
+    ssl_ = SSL_new(tls_store_->acceptContext());
+    if (!ssl_ || SSL_set_fd(ssl_, client_fd_) != 1) {
+      close();
+      return;
+    }
+    SSL_set_accept_state(ssl_);
+    handshake_done_ = false;
+  }
   client_events_ = EPOLLIN | EPOLLRDHUP;
   if (!worker_.loop().add(client_fd_, client_events_, &client_side_)) close();
 }
 
 void Connection::close() {
   if (upstream_fd_ >= 0) closeUpstream(false);
+  if (ssl_) {
+    if (handshake_done_) SSL_shutdown(ssl_);  // best effort close_notify; never waits
+    SSL_free(ssl_);
+    ssl_ = nullptr;
+  }
   if (client_fd_ >= 0) {
     worker_.loop().remove(client_fd_);
     ::close(client_fd_);
     client_fd_ = -1;
   }
   phase_ = Phase::Done;
+}
+
+ssize_t Connection::clientRecv(char* buffer, size_t size) {
+  if (!ssl_) {
+    ssize_t n = ::recv(client_fd_, buffer, size, 0);
+    if (n >= 0) return n;
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return -1;
+    return -2;
+  }
+  size_t got = 0;
+  if (SSL_read_ex(ssl_, buffer, size, &got) == 1) return static_cast<ssize_t>(got);
+  switch (SSL_get_error(ssl_, 0)) {
+    case SSL_ERROR_WANT_READ: return -1;
+    case SSL_ERROR_WANT_WRITE: tls_want_write_ = true; return -1;
+    case SSL_ERROR_ZERO_RETURN: return 0;
+    default: ERR_clear_error(); return errno == 0 ? 0 : -2;
+  }
+}
+
+ssize_t Connection::clientSend(const char* buffer, size_t size) {
+  if (!ssl_) {
+    ssize_t n = ::send(client_fd_, buffer, size, MSG_NOSIGNAL);
+    if (n >= 0) return n;
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return -1;
+    return -2;
+  }
+  size_t sent = 0;
+  if (SSL_write_ex(ssl_, buffer, size, &sent) == 1) return static_cast<ssize_t>(sent);
+  switch (SSL_get_error(ssl_, 0)) {
+    case SSL_ERROR_WANT_WRITE: tls_want_write_ = true; return -1;
+    case SSL_ERROR_WANT_READ: return -1;
+    default: ERR_clear_error(); return -2;
+  }
+}
+
+bool Connection::continueHandshake() {
+  if (handshake_done_) return true;
+  int r = SSL_do_handshake(ssl_);
+  if (r == 1) {
+    handshake_done_ = true;
+    worker_.countHandshake(true);
+    return true;
+  }
+  switch (SSL_get_error(ssl_, r)) {
+    case SSL_ERROR_WANT_READ: return false;
+    case SSL_ERROR_WANT_WRITE: tls_want_write_ = true; return false;
+    default:
+      // No certificate for the name, a protocol the client cannot speak, a scanner: just close.
+      ERR_clear_error();
+      worker_.countHandshake(false);
+      handshake_done_ = true;  // nothing to shut down politely
+      SSL_free(ssl_);
+      ssl_ = nullptr;
+      close();
+      return false;
+  }
 }
 
 void Connection::closeUpstream(bool reusable) {
@@ -171,10 +248,18 @@ void Connection::onIo(bool upstream, uint32_t events) {
     }
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) readUpstream();
   } else {
+    tls_want_write_ = false;
+    if (ssl_ && !handshake_done_) {
+      if (!continueHandshake()) {
+        if (phase_ != Phase::Done) updateInterest();
+        return;
+      }
+    }
     if (events & EPOLLOUT) {
       if (!flushClient()) return;
     }
-    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) readClient();
+    // TLS may hold decrypted bytes the socket no longer signals: always try to read then.
+    if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) || ssl_) readClient();
   }
   if (phase_ == Phase::ReadHead || phase_ == Phase::Forwarding) processBuffered();
   if (phase_ != Phase::Done) updateInterest();
@@ -186,12 +271,12 @@ void Connection::readClient() {
   if (upstream_out_.size() - upstream_out_sent_ >= worker_.settings().buffer_high_water) return;
   char buf[16384];
   while (true) {
-    ssize_t n = ::recv(client_fd_, buf, sizeof buf, 0);
+    ssize_t n = clientRecv(buf, sizeof buf);
     if (n > 0) {
       client_in_.append(buf, static_cast<size_t>(n));
-      // A short read drained the socket: level-triggered epoll reports anything that follows,
-      // so skip the recv() that would only say EAGAIN.
-      if (static_cast<size_t>(n) < sizeof buf ||
+      // A short plain read drained the socket: level-triggered epoll reports anything that
+      // follows, so skip the recv() that would only say EAGAIN. (TLS may still hold bytes.)
+      if ((!ssl_ && static_cast<size_t>(n) < sizeof buf) ||
           client_in_.size() >= worker_.settings().buffer_high_water)
         break;
       continue;
@@ -200,8 +285,7 @@ void Connection::readClient() {
       client_eof_ = true;
       break;
     }
-    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-    if (errno == EINTR) continue;
+    if (n == -1) break;
     close();
     return;
   }
@@ -326,9 +410,10 @@ void Connection::startRequest() {
     respondLocally(404, reasonPhrase(404), "no route for this host and path\n", close_after);
     return;
   }
-  if (match.route && match.route->options.ssl_redirect && !worker_.isTls()) {
+  if (match.route && match.route->options.ssl_redirect && !isTls()) {
     std::string location = "Location: https://" + host;
-    uint16_t https_port = table_->listeners().https_port;
+    uint16_t https_port = settings.redirect_https_port ? settings.redirect_https_port
+                                                       : table_->listeners().https_port;
     if (https_port != 443) location += ":" + std::to_string(https_port);
     location.append(request_.target.data(), request_.target.size());
     location += "\r\n";
@@ -374,7 +459,7 @@ void Connection::startRequest() {
   }
   out += client_ip_;
   out += "\r\nX-Forwarded-Proto: ";
-  out += worker_.isTls() ? "https" : "http";
+  out += isTls() ? "https" : "http";
   out += "\r\nX-Forwarded-Host: ";
   out.append(host_text);
   out += "\r\n";
@@ -483,23 +568,23 @@ void Connection::forwardRequestBody() {
 }
 
 bool Connection::flushClient() {
+  if (ssl_ && !handshake_done_) return true;
   while (client_out_sent_ < client_out_.size()) {
-    ssize_t n = ::send(client_fd_, client_out_.data() + client_out_sent_,
-                       client_out_.size() - client_out_sent_, MSG_NOSIGNAL);
+    ssize_t n =
+        clientSend(client_out_.data() + client_out_sent_, client_out_.size() - client_out_sent_);
     if (n > 0) {
       client_out_sent_ += static_cast<size_t>(n);
       continue;
     }
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
-    if (n < 0 && errno == EINTR) continue;
+    if (n == -1) return true;
     close();
     return false;
   }
   client_out_.clear();
   client_out_sent_ = 0;
   if (phase_ == Phase::Flushing) {
-    ::shutdown(client_fd_, SHUT_WR);
-    close();
+    if (!ssl_) ::shutdown(client_fd_, SHUT_WR);
+    close();  // TLS: close() sends close_notify
     return false;
   }
   // The client took the response: let the upstream send more.
@@ -695,7 +780,7 @@ void Connection::updateInterest() {
   if (client_fd_ >= 0) {
     uint32_t events = client_eof_ ? 0u : static_cast<uint32_t>(EPOLLRDHUP);
     bool client_pending = client_out_.size() > client_out_sent_;
-    if (client_pending) events |= EPOLLOUT;
+    if (client_pending || tls_want_write_) events |= EPOLLOUT;
     bool upstream_backlog =
         upstream_out_.size() - upstream_out_sent_ >= worker_.settings().buffer_high_water;
     if (!client_eof_ && phase_ != Phase::Flushing && !upstream_backlog &&

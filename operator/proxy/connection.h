@@ -17,6 +17,7 @@
 #include "operator/proxy/event_loop.h"
 #include "operator/proxy/http_parser.h"
 #include "operator/proxy/route_table.h"
+#include "operator/proxy/tls_store.h"
 
 namespace portico::proxy {
 
@@ -24,7 +25,9 @@ class Worker;
 
 class Connection {
 public:
-  Connection(Worker& worker, int client_fd, std::string client_ip);
+  // `tls` is null for a plain-HTTP listener.
+  Connection(Worker& worker, int client_fd, std::string client_ip,
+             std::shared_ptr<const TlsStore> tls);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -49,6 +52,11 @@ private:
   };
 
   void onIo(bool upstream, uint32_t events);
+  bool isTls() const { return ssl_ != nullptr; }
+  // Client I/O, plain or TLS: > 0 bytes, 0 end of stream, -1 would block, -2 failed.
+  ssize_t clientRecv(char* buffer, size_t size);
+  ssize_t clientSend(const char* buffer, size_t size);
+  bool continueHandshake();  // true once the TLS handshake is done
   void readClient();
   void readUpstream();
   bool flushClient();
@@ -79,6 +87,10 @@ private:
   uint32_t upstream_events_ = 0;
   Phase phase_ = Phase::ReadHead;
   bool client_eof_ = false;
+  std::shared_ptr<const TlsStore> tls_store_;  // the certificates this connection started with
+  SSL* ssl_ = nullptr;
+  bool handshake_done_ = true;
+  bool tls_want_write_ = false;  // OpenSSL needs the socket writable to go on
 
   std::string client_in_;
   std::string client_out_;

@@ -18,6 +18,7 @@ struct ProxySettings {
   uint64_t max_body_bytes = 0;                    // 413 beyond; 0 = unlimited
   size_t buffer_high_water = 256 * 1024;          // stop reading a side while the other lags
   bool access_log = false;                        // one JSON line per request on stderr
+  uint16_t redirect_https_port = 0;  // the port HTTP→HTTPS redirects name; 0: the table's listener
 };
 
 }  // namespace portico::proxy

@@ -11,30 +11,38 @@
 
 namespace portico::proxy {
 
-Worker::Worker(const ProxySettings& settings, const TableSource& tables, int listen_fd, bool tls)
-    : settings_(settings), tables_(tables), listen_fd_(listen_fd), tls_(tls) {
-  loop_.add(listen_fd_, EPOLLIN, this);
+Worker::Worker(const ProxySettings& settings, const TableSource& tables, int http_fd, int https_fd)
+    : settings_(settings), tables_(tables) {
+  http_.worker = this;
+  http_.fd = http_fd;
+  https_.worker = this;
+  https_.fd = https_fd;
+  https_.tls = true;
+  if (http_.fd >= 0) loop_.add(http_.fd, EPOLLIN, &http_);
+  if (https_.fd >= 0) loop_.add(https_.fd, EPOLLIN, &https_);
 }
 
 Worker::~Worker() {
   connections_.clear();
-  if (listen_fd_ >= 0) ::close(listen_fd_);
+  if (http_.fd >= 0) ::close(http_.fd);
+  if (https_.fd >= 0) ::close(https_.fd);
 }
 
-void Worker::onIo(int, uint32_t) noexcept {
-  acceptAll();
-}
-
-void Worker::acceptAll() {
+void Worker::acceptAll(const Listener& listener) {
   for (int i = 0; i < 64; ++i) {  // bounded: other connections get their turn too
     sockaddr_storage peer{};
     socklen_t len = sizeof peer;
-    int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer), &len,
+    int fd = ::accept4(listener.fd, reinterpret_cast<sockaddr*>(&peer), &len,
                        SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;  // EAGAIN, or a transient error (EMFILE...): try again next turn
     setNoDelay(fd);
-    auto connection = std::make_unique<Connection>(
-        *this, fd, addressToString(reinterpret_cast<sockaddr*>(&peer)));
+    if (listener.tls && !tls_) {  // no TLS contexts yet: nothing to offer
+      ::close(fd);
+      continue;
+    }
+    auto connection =
+        std::make_unique<Connection>(*this, fd, addressToString(reinterpret_cast<sockaddr*>(&peer)),
+                                     listener.tls ? tls_ : nullptr);
     connection->start();
     connections_.push_back(std::move(connection));
   }
@@ -57,6 +65,7 @@ void Worker::run(const std::atomic<bool>& stop) {
     // Top of the turn: adopt the newest table. Requests already routed keep theirs.
     if (uint64_t generation = tables_.generation(); generation != table_generation_) {
       table_ = tables_.load();
+      tls_ = tables_.loadTls();
       table_generation_ = generation;
     }
     loop_.runOnce(std::chrono::milliseconds(50));
@@ -72,22 +81,38 @@ void Worker::run(const std::atomic<bool>& stop) {
   }
 }
 
-Status ProxyServer::start(const ListenerSpec& http, int workers) {
+Status ProxyServer::start(const ListenerSpec& http, const std::optional<ListenerSpec>& https,
+                          int workers) {
   if (workers < 1) workers = 1;
-  uint16_t port = http.port;
-  for (int i = 0; i < workers; ++i) {
+  // Binds one socket of the listener; port 0 becomes the port the first socket got.
+  auto bind = [](const ListenerSpec& spec, uint16_t& port, int& fd) -> Status {
     SocketAddress address;
-    if (!parseAddress(http.address, port, address))
+    if (!parseAddress(spec.address, port, address))
       return Status(ErrorCode::InvalidArgument,
-                    "listener address must be an IP literal: " + http.address);
-    int fd = listenTcp(address);
+                    "listener address must be an IP literal: " + spec.address);
+    fd = listenTcp(address);
     if (fd < 0)
-      return Status(ErrorCode::Unavailable, "cannot listen on " + http.address + ":" +
+      return Status(ErrorCode::Unavailable, "cannot listen on " + spec.address + ":" +
                                                 std::to_string(port) + ": " + std::strerror(errno));
-    if (port == 0) port = boundPort(fd);  // the other workers share the port picked for the first
-    workers_.push_back(std::make_unique<Worker>(settings_, tables_, fd, /*tls=*/false));
+    if (port == 0) port = boundPort(fd);
+    return Status::ok();
+  };
+  uint16_t http_port = http.port;
+  uint16_t https_port = https ? https->port : 0;
+  for (int i = 0; i < workers; ++i) {
+    int http_fd = -1, https_fd = -1;
+    if (Status st = bind(http, http_port, http_fd); !st) return st;
+    if (https) {
+      if (Status st = bind(*https, https_port, https_fd); !st) {
+        ::close(http_fd);
+        return st;
+      }
+    }
+    workers_.push_back(std::make_unique<Worker>(settings_, tables_, http_fd, https_fd));
   }
-  http_port_ = port;
+  http_port_ = http_port;
+  https_port_ = https_port;
+  if (https) settings_.redirect_https_port = https_port;  // redirects name the port we serve
   for (auto& worker : workers_) {
     Worker* w = worker.get();
     threads_.emplace_back([this, w] { w->run(stop_); });

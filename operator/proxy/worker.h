@@ -8,6 +8,7 @@
 #include <list>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -17,15 +18,18 @@
 #include "operator/proxy/event_loop.h"
 #include "operator/proxy/proxy_settings.h"
 #include "operator/proxy/route_table.h"
+#include "operator/proxy/tls_store.h"
 #include "operator/proxy/upstream_pool.h"
 
 namespace portico::proxy {
 
+// The newest RouteTable and the TLS contexts built for it, swapped together.
 class TableSource {
 public:
-  void publish(RouteTableConstSharedPtr table) {
+  void publish(RouteTableConstSharedPtr table, std::shared_ptr<const TlsStore> tls) {
     std::lock_guard lock(mutex_);
     table_ = std::move(table);
+    tls_ = std::move(tls);
     generation_.fetch_add(1, std::memory_order_release);
   }
   uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
@@ -33,17 +37,28 @@ public:
     std::lock_guard lock(mutex_);
     return table_;
   }
+  std::shared_ptr<const TlsStore> loadTls() const {
+    std::lock_guard lock(mutex_);
+    return tls_;
+  }
 
 private:
   mutable std::mutex mutex_;  // taken only when the generation moved
   RouteTableConstSharedPtr table_;
+  std::shared_ptr<const TlsStore> tls_;
   std::atomic<uint64_t> generation_{0};
 };
 
-class Worker final : public IoHandler {
+struct WorkerCounters {
+  std::atomic<uint64_t> handshakes{0};
+  std::atomic<uint64_t> handshake_failures{0};
+};
+
+class Worker {
 public:
-  Worker(const ProxySettings& settings, const TableSource& tables, int listen_fd, bool tls);
-  ~Worker() override;
+  // `https_fd` may be -1 (no TLS listener).
+  Worker(const ProxySettings& settings, const TableSource& tables, int http_fd, int https_fd);
+  ~Worker();
 
   void run(const std::atomic<bool>& stop);
 
@@ -51,22 +66,29 @@ public:
   UpstreamPool& pool() { return pool_; }
   const ProxySettings& settings() const { return settings_; }
   const RouteTableConstSharedPtr& currentTable() const { return table_; }
-  bool isTls() const { return tls_; }
   size_t connectionCount() const { return connections_.size(); }
-
-  void onIo(int, uint32_t events) noexcept override;  // the listener
+  void countHandshake(bool ok) { ++(ok ? counters_.handshakes : counters_.handshake_failures); }
+  const WorkerCounters& counters() const { return counters_; }
 
 private:
-  void acceptAll();
+  struct Listener final : IoHandler {
+    Worker* worker = nullptr;
+    int fd = -1;
+    bool tls = false;
+    void onIo(int, uint32_t) noexcept override { worker->acceptAll(*this); }
+  };
+  void acceptAll(const Listener& listener);
   void sweep(std::chrono::steady_clock::time_point now);
 
   const ProxySettings& settings_;
   const TableSource& tables_;
-  int listen_fd_;
-  bool tls_;
+  Listener http_;
+  Listener https_;
+  WorkerCounters counters_;
   EventLoop loop_;
   UpstreamPool pool_;
   RouteTableConstSharedPtr table_;
+  std::shared_ptr<const TlsStore> tls_;
   uint64_t table_generation_ = 0;
   std::list<std::unique_ptr<Connection>> connections_;
 };
@@ -82,10 +104,12 @@ public:
       : settings_(settings), tables_(tables) {}
   ~ProxyServer() { stop(); }
 
-  // Binds one SO_REUSEPORT socket per worker on the HTTP listener and starts the workers.
-  Status start(const ListenerSpec& http, int workers);
+  // Binds one SO_REUSEPORT socket per worker on each listener and starts the workers.
+  // `https` is optional.
+  Status start(const ListenerSpec& http, const std::optional<ListenerSpec>& https, int workers);
   void stop();
   uint16_t httpPort() const { return http_port_; }
+  uint16_t httpsPort() const { return https_port_; }
 
 private:
   ProxySettings settings_;
@@ -94,6 +118,7 @@ private:
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::thread> threads_;
   uint16_t http_port_ = 0;
+  uint16_t https_port_ = 0;
 };
 
 }  // namespace portico::proxy

@@ -37,13 +37,51 @@ python3 "$HERE/backend.py" "$PORT_B" backend-b >"$WORK/b.log" 2>&1 &
 PIDS+=($!)
 wait_line "$WORK/a.log" ready 10 && wait_line "$WORK/b.log" ready 10 || { echo "backends did not start"; exit 1; }
 
-mkdir "$WORK/manifests"
+# A test CA and certificates: app.test, *.wild.test, secure.test, and a default certificate.
+mkdir "$WORK/manifests" "$WORK/pki"
+(
+  cd "$WORK/pki"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem -days 2 \
+    -subj /CN=portico-test-ca 2>/dev/null
+  for spec in app:app.test:DNS:app.test wild:wild:DNS:*.wild.test secure:secure.test:DNS:secure.test \
+    default:default.test:DNS:default.test; do
+    IFS=: read -r name cn kind value <<<"$spec"
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$name.key" -out "$name.csr" \
+      -subj "/CN=$cn" 2>/dev/null
+    printf 'subjectAltName=%s:%s\n' "$kind" "$value" >"$name.ext"
+    openssl x509 -req -in "$name.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -out "$name.pem" -days 2 \
+      -extfile "$name.ext" 2>/dev/null
+  done
+)
+tls_secret() {  # tls_secret NAME FILE_STEM
+  printf -- '---\napiVersion: v1\nkind: Secret\nmetadata: {name: %s}\ntype: kubernetes.io/tls\ndata: {tls.crt: %s, tls.key: %s}\n' \
+    "$1" "$(base64 -w0 "$WORK/pki/$2.pem")" "$(base64 -w0 "$WORK/pki/$2.key")"
+}
 write_manifests() {  # write_manifests EXTRA_PATH_NAME
   cat >"$WORK/manifests/all.yaml" <<YAML
 apiVersion: networking.k8s.io/v1
 kind: IngressClass
 metadata: {name: portico, annotations: {ingressclass.kubernetes.io/is-default-class: "true"}}
-spec: {controller: portico.io/ingress-controller}
+spec:
+  controller: portico.io/ingress-controller
+  parameters: {apiGroup: portico.io, kind: IngressClassConfig, name: test}
+---
+apiVersion: portico.io/v1alpha1
+kind: IngressClassConfig
+metadata: {name: test}
+spec:
+  sslRedirect: false
+  defaultCertificate: {namespace: default, name: default-tls}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: secure, annotations: {portico.io/ssl-redirect: "true"}}
+spec:
+  tls: [{hosts: [secure.test], secretName: secure-tls}]
+  rules:
+  - host: secure.test
+    http:
+      paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]
 ---
 apiVersion: v1
 kind: Service
@@ -99,7 +137,11 @@ apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata: {name: app}
 spec:
+  tls: [{hosts: [app.test], secretName: app-tls}, {hosts: ["*.wild.test"], secretName: wild-tls}]
   rules:
+  - host: "*.wild.test"
+    http:
+      paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]
   - host: app.test
     http:
       paths:
@@ -108,15 +150,22 @@ spec:
       - {path: /mixed, pathType: Prefix, backend: {service: {name: mixed, port: {number: 80}}}}
       - {path: /$1, pathType: Exact, backend: {service: {name: dead, port: {number: 80}}}}
 YAML
+  {
+    tls_secret app-tls app
+    tls_secret wild-tls wild
+    tls_secret secure-tls secure
+    tls_secret default-tls default
+  } >>"$WORK/manifests/all.yaml"
 }
 write_manifests v0
 "$PORTICO" snapshot compile --manifests "$WORK/manifests" --out "$WORK/routes.snap" >/dev/null 2>&1 ||
   { echo "snapshot compile failed"; exit 1; }
-"$PORTICO" proxy --snapshot "$WORK/routes.snap" --http-address 127.0.0.1 --http-port 0 --workers 2 \
+"$PORTICO" proxy --snapshot "$WORK/routes.snap" --http-address 127.0.0.1 --http-port 0 --https-port 0 --workers 2 \
   --upstream-timeout 1 --max-body-bytes 2000000 --max-head-bytes 8192 >"$WORK/proxy.out" 2>"$WORK/proxy.err" &
 PIDS+=($!)
 wait_line "$WORK/proxy.out" "listening on" 10 || { echo "proxy did not start"; cat "$WORK/proxy.err"; exit 1; }
-PORT=$(sed -n 's/.*127.0.0.1:\([0-9]*\).*/\1/p' "$WORK/proxy.out")
+PORT=$(sed -n 's/.*http:\/\/127.0.0.1:\([0-9]*\) .*/\1/p' "$WORK/proxy.out")
+TLS_PORT=$(sed -n 's/.*https:\/\/127.0.0.1:\([0-9]*\) .*/\1/p' "$WORK/proxy.out")
 URL=http://127.0.0.1:$PORT
 C=(curl -s -H "Host: app.test")
 
@@ -177,6 +226,32 @@ check "an incomplete head waits (no answer yet)" "OPEN" "$(echo "$out" | tail -1
 
 # ACME path without a token in the snapshot.
 check "unknown ACME token is 404" "404" "$(curl -s -o /dev/null -w '%{http_code}' "$URL/.well-known/acme-challenge/nope")"
+
+# TLS: SNI picks exact, wildcard, then the default certificate; 1.2 and 1.3; resumption.
+TC=(curl -s --cacert "$WORK/pki/ca.pem")
+check "HTTPS with the exact certificate" "backend-a backend-b" \
+  "$(for _ in 1 2 3 4; do "${TC[@]}" --resolve "app.test:$TLS_PORT:127.0.0.1" "https://app.test:$TLS_PORT/"; done | sort -u | tr '\n' ' ' | sed 's/ $//')"
+check "HTTPS with the wildcard certificate" "200" \
+  "$("${TC[@]}" -o /dev/null -w '%{http_code}' --resolve "x.wild.test:$TLS_PORT:127.0.0.1" "https://x.wild.test:$TLS_PORT/")"
+subject() { echo | openssl s_client -connect "127.0.0.1:$TLS_PORT" "$@" 2>/dev/null | sed -n 's/^subject=.*CN *= *//p'; }
+check "unknown SNI gets the default certificate" "default.test" "$(subject -servername unknown.test)"
+check "no SNI gets the default certificate" "default.test" "$(subject)"
+check "wildcard covers one label only (default served)" "default.test" "$(subject -servername a.b.wild.test)"
+check "TLS 1.2 works" "1" "$(echo | openssl s_client -tls1_2 -connect "127.0.0.1:$TLS_PORT" -servername app.test 2>/dev/null | grep -c '^New, TLSv1.2')"
+check "TLS 1.1 is refused" "0" "$(echo | openssl s_client -tls1_1 -connect "127.0.0.1:$TLS_PORT" -servername app.test 2>/dev/null | grep -c '^New, TLSv1')"
+req='GET / HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n'
+printf "$req" | openssl s_client -connect "127.0.0.1:$TLS_PORT" -servername app.test -sess_out "$WORK/sess.pem" -ign_eof >/dev/null 2>&1
+check "a TLS session resumes (tickets shared by all workers)" "1" \
+  "$(printf "$req" | openssl s_client -connect "127.0.0.1:$TLS_PORT" -servername app.test -sess_in "$WORK/sess.pem" -ign_eof 2>/dev/null | grep -c '^Reused')"
+curl -sv --cacert "$WORK/pki/ca.pem" --resolve "app.test:$TLS_PORT:127.0.0.1" "https://app.test:$TLS_PORT/x" "https://app.test:$TLS_PORT/y" -o /dev/null -o /dev/null 2>"$WORK/tls-keepalive.err"
+check "HTTPS keep-alive reuses the connection" "1" "$(grep -c 'Re-using existing connection' "$WORK/tls-keepalive.err")"
+check "X-Forwarded-Proto is https over TLS" "https" \
+  "$("${TC[@]}" --resolve "app.test:$TLS_PORT:127.0.0.1" "https://app.test:$TLS_PORT/echo" | python3 -c 'import json,sys; print(json.load(sys.stdin)["headers"]["X-Forwarded-Proto"])')"
+redirect=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' -H 'Host: secure.test' "$URL/path?q=1")
+check "HTTP→HTTPS redirect (308) where the Ingress asks for it" "308 https://secure.test:$TLS_PORT/path?q=1" "$redirect"
+check "ACME challenges are never redirected" "404" \
+  "$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: secure.test' "$URL/.well-known/acme-challenge/tok")"
+check "no redirect where the class default says no" "200" "$("${C[@]}" -o /dev/null -w '%{http_code}' "$URL/")"
 
 # Republish the snapshot 100 times under load: no request fails, new routes go live.
 python3 - "$PORT" "$WORK/load.stop" >"$WORK/load.out" <<'PY' &

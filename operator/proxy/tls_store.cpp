@@ -1,0 +1,213 @@
+#include "operator/proxy/tls_store.h"
+
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+
+#include <chrono>
+#include <cstring>
+
+#include "operator/base/log.h"
+#include "operator/base/pem.h"
+
+namespace portico::proxy {
+
+namespace {
+
+// --- Session ticket key ring ------------------------------------------------------------------
+
+struct TicketKey {
+  unsigned char name[16];
+  unsigned char aes[32];
+  unsigned char hmac[32];
+};
+
+class TicketKeyRing {
+public:
+  static TicketKeyRing& instance() {
+    static TicketKeyRing ring;
+    return ring;
+  }
+  void rotateIfDue() {
+    std::lock_guard lock(mutex_);
+    auto now = std::chrono::steady_clock::now();
+    if (keys_.empty() || now - rotated_ >= std::chrono::hours(1)) {
+      TicketKey key;
+      RAND_bytes(key.name, sizeof key.name);
+      RAND_bytes(key.aes, sizeof key.aes);
+      RAND_bytes(key.hmac, sizeof key.hmac);
+      keys_.insert(keys_.begin(), key);
+      if (keys_.size() > 2) keys_.resize(2);
+      rotated_ = now;
+    }
+  }
+  bool current(TicketKey& out) {
+    rotateIfDue();
+    std::lock_guard lock(mutex_);
+    out = keys_.front();
+    return true;
+  }
+  // 1: found and current; 2: found, but old (renew the ticket); 0: unknown.
+  int find(const unsigned char* name, TicketKey& out) {
+    std::lock_guard lock(mutex_);
+    for (size_t i = 0; i < keys_.size(); ++i) {
+      if (std::memcmp(keys_[i].name, name, sizeof keys_[i].name) == 0) {
+        out = keys_[i];
+        return i == 0 ? 1 : 2;
+      }
+    }
+    return 0;
+  }
+
+private:
+  std::mutex mutex_;
+  std::vector<TicketKey> keys_;
+  std::chrono::steady_clock::time_point rotated_;
+};
+
+int ticketKeyCallback(SSL*, unsigned char key_name[16], unsigned char* iv, EVP_CIPHER_CTX* cipher,
+                      EVP_MAC_CTX* mac, int encrypt) {
+  TicketKey key;
+  char digest[] = "SHA256";
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                         OSSL_PARAM_END};
+  if (encrypt) {
+    TicketKeyRing::instance().current(key);
+    std::memcpy(key_name, key.name, 16);
+    if (RAND_bytes(iv, EVP_MAX_IV_LENGTH) != 1) return -1;
+    if (EVP_EncryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key.aes, iv) != 1) return -1;
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0);
+    if (EVP_MAC_CTX_set_params(mac, params) != 1 ||
+        EVP_MAC_init(mac, key.hmac, sizeof key.hmac, params) != 1)
+      return -1;
+    return 1;
+  }
+  int found = TicketKeyRing::instance().find(key_name, key);
+  if (found == 0) return 0;  // unknown key: a full handshake
+  if (EVP_MAC_init(mac, key.hmac, sizeof key.hmac, params) != 1) return -1;
+  if (EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key.aes, iv) != 1) return -1;
+  return found;  // 2 asks OpenSSL to issue a fresh ticket under the current key
+}
+
+int alpnSelect(SSL*, const unsigned char** out, unsigned char* out_len, const unsigned char* in,
+               unsigned int in_len, void*) {
+  // http/1.1 only for now (h2 later); a client offering only h2 gets no ALPN and HTTP/1.1.
+  for (unsigned int i = 0; i < in_len;) {
+    unsigned int len = in[i];
+    if (i + 1 + len > in_len) break;
+    if (len == 8 && std::memcmp(in + i + 1, "http/1.1", 8) == 0) {
+      *out = in + i + 1;
+      *out_len = 8;
+      return SSL_TLSEXT_ERR_OK;
+    }
+    i += 1 + len;
+  }
+  return SSL_TLSEXT_ERR_NOACK;
+}
+
+int serverNameCallback(SSL* ssl, int* alert, void* arg) {
+  const auto* store = static_cast<const TlsStore*>(arg);
+  const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  SSL_CTX* ctx = store->contextFor(name ? name : "");
+  if (!ctx) {
+    *alert = SSL_AD_UNRECOGNIZED_NAME;
+    return SSL_TLSEXT_ERR_ALERT_FATAL;
+  }
+  SSL_set_SSL_CTX(ssl, ctx);
+  // SSL_set_SSL_CTX does not carry these over: keep the connection's settings.
+  SSL_set_options(ssl, SSL_CTX_get_options(ctx));
+  return SSL_TLSEXT_ERR_OK;
+}
+
+SslCtxPtr baseContext() {
+  SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
+  if (!ctx) return ctx;
+  SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
+  SSL_CTX_set_options(
+      ctx.get(), SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
+  SSL_CTX_set_mode(ctx.get(), SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                                  SSL_MODE_RELEASE_BUFFERS);
+  SSL_CTX_set_session_cache_mode(ctx.get(),
+                                 SSL_SESS_CACHE_OFF);  // tickets only: stateless across workers
+  SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx.get(), ticketKeyCallback);
+  SSL_CTX_set_alpn_select_cb(ctx.get(), alpnSelect, nullptr);
+  return ctx;
+}
+
+std::string digestOf(const TlsCertificate& cert) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_MD_CTX* md = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(md, EVP_sha256(), nullptr);
+  EVP_DigestUpdate(md, cert.cert_chain_pem.data(), cert.cert_chain_pem.size());
+  EVP_DigestUpdate(md, cert.private_key_pem.data(), cert.private_key_pem.size());
+  EVP_DigestFinal_ex(md, out, &len);
+  EVP_MD_CTX_free(md);
+  return std::string(reinterpret_cast<char*>(out), len);
+}
+
+std::shared_ptr<SSL_CTX> contextForCertificate(const TlsCertificate& cert, std::string& error) {
+  SslCtxPtr ctx = baseContext();
+  auto chain = parseCertificateChain(cert.cert_chain_pem);
+  auto key = parsePrivateKey(cert.private_key_pem);
+  if (!ctx || !chain || !key) {
+    error = cert.source + ": the certificate or key does not parse";
+    return nullptr;
+  }
+  bool ok = SSL_CTX_use_certificate(ctx.get(), (*chain)[0].get()) == 1;
+  for (size_t i = 1; ok && i < chain->size(); ++i)
+    ok = SSL_CTX_add1_chain_cert(ctx.get(), (*chain)[i].get()) == 1;
+  ok = ok && SSL_CTX_use_PrivateKey(ctx.get(), key->get()) == 1 &&
+       SSL_CTX_check_private_key(ctx.get()) == 1;
+  ERR_clear_error();
+  if (!ok) {
+    error = cert.source + ": OpenSSL refused the certificate or key";
+    return nullptr;
+  }
+  return std::shared_ptr<SSL_CTX>(ctx.release(), SSL_CTX_free);
+}
+
+}  // namespace
+
+void rotateTicketKeysIfDue() {
+  TicketKeyRing::instance().rotateIfDue();
+}
+
+SSL_CTX* TlsStore::contextFor(std::string_view server_name) const {
+  std::string host;
+  if (!normalizeHost(server_name, host)) host.clear();
+  int32_t index = table_->certificateFor(host);
+  if (index < 0 || static_cast<size_t>(index) >= contexts_.size()) return nullptr;
+  return contexts_[index].get();
+}
+
+std::shared_ptr<const TlsStore> TlsStoreBuilder::build(const RouteTableConstSharedPtr& table,
+                                                       std::vector<std::string>* errors) {
+  rotateTicketKeysIfDue();
+  auto store = std::make_shared<TlsStore>();
+  store->table_ = table;
+  std::lock_guard lock(mutex_);
+  std::unordered_map<std::string, std::shared_ptr<SSL_CTX>> kept;
+  for (const auto& cert : table->certificates()) {
+    std::string digest = digestOf(cert);
+    std::shared_ptr<SSL_CTX> ctx;
+    if (auto it = cache_.find(digest); it != cache_.end()) {
+      ctx = it->second;
+    } else {
+      std::string error;
+      ctx = contextForCertificate(cert, error);
+      if (!ctx && errors) errors->push_back(error);
+    }
+    if (ctx) kept[digest] = ctx;
+    store->contexts_.push_back(ctx);  // may be null: that name then fails the handshake
+  }
+  cache_ = std::move(kept);  // certificates no longer served are released
+  store->accept_ = baseContext();
+  SSL_CTX_set_tlsext_servername_callback(store->accept_.get(), serverNameCallback);
+  SSL_CTX_set_tlsext_servername_arg(store->accept_.get(), store.get());
+  return store;
+}
+
+}  // namespace portico::proxy

@@ -1,0 +1,49 @@
+// TLS for the data plane: one SSL_CTX per certificate of a RouteTable, chosen by SNI (exact
+// name, then wildcard, then the default certificate), TLS 1.2 and 1.3 only, ALPN http/1.1, and
+// session tickets encrypted with a process-wide rotating key ring so resumption survives
+// snapshot updates (every context shares the keys). Contexts are built off the hot path (by the
+// snapshot follower) and cached by certificate, so an unchanged certificate keeps its context.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "operator/base/openssl_ptr.h"
+#include "operator/proxy/route_table.h"
+
+namespace portico::proxy {
+
+class TlsStore {
+public:
+  // The context a handshake starts with; the SNI callback may switch to another.
+  SSL_CTX* acceptContext() const { return accept_.get(); }
+  // nullptr when no certificate covers the name and there is no default.
+  SSL_CTX* contextFor(std::string_view server_name) const;
+  size_t certificateCount() const { return contexts_.size(); }
+
+private:
+  friend class TlsStoreBuilder;
+  RouteTableConstSharedPtr table_;
+  std::vector<std::shared_ptr<SSL_CTX>> contexts_;  // by certificate index of the table
+  SslCtxPtr accept_;
+};
+
+class TlsStoreBuilder {
+public:
+  // Builds the store for `table`; certificates that OpenSSL refuses are left out and reported.
+  std::shared_ptr<const TlsStore> build(const RouteTableConstSharedPtr& table,
+                                        std::vector<std::string>* errors);
+
+private:
+  std::mutex mutex_;
+  std::unordered_map<std::string, std::shared_ptr<SSL_CTX>> cache_;  // by certificate + key digest
+};
+
+// Session ticket keys (RFC 5077 style, AES-256-CBC + HMAC-SHA256): a current key and the one
+// before it, rotated every `period`; a ticket sealed by either still resumes.
+void rotateTicketKeysIfDue();
+
+}  // namespace portico::proxy
