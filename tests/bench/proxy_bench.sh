@@ -25,8 +25,13 @@ PROXY_CPU=0
 LOAD_CPU=$(( $(nproc) > 1 ? 1 : 0 ))
 
 BE=$(free_port); P_PORTICO=$(free_port); P_NGINX=$(free_port); P_HAPROXY=$(free_port)
+S_PORTICO=$(free_port); S_NGINX=$(free_port); S_HAPROXY=$(free_port)
 mkdir -p "$WORK/www" "$WORK/be" "$WORK/ngx" "$WORK/manifests"
 head -c 1048576 /dev/zero | tr '\0' x >"$WORK/www/big"
+# One ECDSA P-256 certificate for all three proxies (the same OpenSSL underneath).
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$WORK/tls.key" -out "$WORK/tls.pem" \
+  -days 2 -subj /CN=bench.test -addext subjectAltName=DNS:bench.test 2>/dev/null
+cat "$WORK/tls.pem" "$WORK/tls.key" >"$WORK/haproxy.pem"
 
 # The backend: nginx, one worker, a tiny response and a 1 MiB file.
 cat >"$WORK/be/nginx.conf" <<CONF
@@ -45,7 +50,8 @@ worker_processes 1; daemon off; pid $WORK/ngx/nginx.pid; error_log $WORK/ngx/err
 events { worker_connections 4096; }
 http { access_log off; keepalive_requests 1000000;
   upstream be { server 127.0.0.1:$BE; keepalive 64; }
-  server { listen 127.0.0.1:$P_NGINX;
+  server { listen 127.0.0.1:$P_NGINX; listen 127.0.0.1:$S_NGINX ssl;
+    ssl_certificate $WORK/tls.pem; ssl_certificate_key $WORK/tls.key; ssl_protocols TLSv1.2 TLSv1.3;
     location / { proxy_pass http://be; proxy_http_version 1.1; proxy_set_header Connection "";
                  proxy_set_header Host \$host; proxy_set_header X-Forwarded-For \$remote_addr; } } }
 CONF
@@ -66,6 +72,7 @@ defaults
   option forwardfor
 frontend fe
   bind 127.0.0.1:$P_HAPROXY
+  bind 127.0.0.1:$S_HAPROXY ssl crt $WORK/haproxy.pem
   default_backend be
 backend be
   http-reuse always
@@ -80,7 +87,18 @@ cat >"$WORK/manifests/bench.yaml" <<YAML
 apiVersion: networking.k8s.io/v1
 kind: IngressClass
 metadata: {name: portico, annotations: {ingressclass.kubernetes.io/is-default-class: "true"}}
-spec: {controller: portico.io/ingress-controller}
+spec: {controller: portico.io/ingress-controller, parameters: {apiGroup: portico.io, kind: IngressClassConfig, name: bench}}
+---
+apiVersion: portico.io/v1alpha1
+kind: IngressClassConfig
+metadata: {name: bench}
+spec: {sslRedirect: false, defaultCertificate: {namespace: default, name: bench-tls}}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: bench-tls}
+type: kubernetes.io/tls
+data: {tls.crt: $(base64 -w0 "$WORK/tls.pem"), tls.key: $(base64 -w0 "$WORK/tls.key")}
 ---
 apiVersion: v1
 kind: Service
@@ -104,16 +122,16 @@ spec:
 YAML
 "$PORTICO" snapshot compile --manifests "$WORK/manifests" --out "$WORK/routes.snap" >/dev/null
 taskset -c "$PROXY_CPU" "$PORTICO" proxy --snapshot "$WORK/routes.snap" --http-address 127.0.0.1 \
-  --http-port "$P_PORTICO" --workers 1 >/dev/null 2>"$WORK/portico.err" &
+  --http-port "$P_PORTICO" --https-port "$S_PORTICO" --workers 1 >/dev/null 2>"$WORK/portico.err" &
 PIDS+=($!)
 PORTICO_PID=$!
 
 for p in $BE $P_NGINX $P_HAPROXY $P_PORTICO; do wait_port "$p" || { echo "port $p did not come up"; exit 1; }; done
 NGINX_PIDS="$(cat "$WORK/ngx/nginx.pid") $(pgrep -P "$(cat "$WORK/ngx/nginx.pid")" | tr '\n' ' ')"
 
-run_wrk() {  # run_wrk PORT CONNECTIONS PATH [extra wrk args] → "rps p50_ms p99_ms errors"
-  local port=$1 conns=$2 path=$3; shift 3
-  taskset -c "$LOAD_CPU" wrk -t1 -c"$conns" -d"${DURATION}s" --latency "$@" "http://127.0.0.1:$port$path" >"$WORK/wrk.out" 2>&1 || true
+run_wrk() {  # run_wrk URL_BASE CONNECTIONS PATH [extra wrk args] → "rps p50_ms p99_ms errors"
+  local base=$1 conns=$2 path=$3; shift 3
+  taskset -c "$LOAD_CPU" wrk -t1 -c"$conns" -d"${DURATION}s" --latency "$@" "$base$path" >"$WORK/wrk.out" 2>&1 || true
   python3 - "$WORK/wrk.out" <<'PY'
 import re, sys
 t = open(sys.argv[1]).read()
@@ -132,13 +150,17 @@ PY
 rss_kib() { local total=0; for p in "$@"; do total=$((total + $(ps -o rss= -p "$p" 2>/dev/null || echo 0))); done; echo "$total"; }
 
 declare -A RESULT
-scenario() {  # scenario NAME CONNECTIONS PATH [wrk args]
-  local name=$1 conns=$2 path=$3; shift 3
+scenario() {  # scenario NAME SCHEME CONNECTIONS PATH [wrk args]
+  local name=$1 scheme=$2 conns=$3 path=$4; shift 4
   for proxy in portico nginx haproxy; do : >"$WORK/$name.$proxy"; done
   for round in $(seq 1 "$ROUNDS"); do
     for proxy in portico nginx haproxy; do  # alternate, so drift hits all alike
-      case $proxy in portico) port=$P_PORTICO ;; nginx) port=$P_NGINX ;; haproxy) port=$P_HAPROXY ;; esac
-      run_wrk "$port" "$conns" "$path" "$@" >>"$WORK/$name.$proxy"
+      if [[ $scheme == https ]]; then
+        case $proxy in portico) port=$S_PORTICO ;; nginx) port=$S_NGINX ;; haproxy) port=$S_HAPROXY ;; esac
+      else
+        case $proxy in portico) port=$P_PORTICO ;; nginx) port=$P_NGINX ;; haproxy) port=$P_HAPROXY ;; esac
+      fi
+      run_wrk "$scheme://127.0.0.1:$port" "$conns" "$path" "$@" >>"$WORK/$name.$proxy"
     done
   done
   for proxy in portico nginx haproxy; do
@@ -147,11 +169,13 @@ scenario() {  # scenario NAME CONNECTIONS PATH [wrk args]
 }
 
 echo "Benchmark: ${DURATION}s x ${ROUNDS} alternating rounds, median shown; proxy on CPU $PROXY_CPU, backend+wrk on CPU $LOAD_CPU"
-scenario "keepalive-small" 50 /small
-scenario "new-connection" 50 /small -H "Connection: close"
-scenario "1MiB-response" 10 /big
+scenario "keepalive-small" http 50 /small
+scenario "new-connection" http 50 /small -H "Connection: close"
+scenario "https-keepalive" https 50 /small
+scenario "tls-handshakes" https 50 /small -H "Connection: close"
+scenario "1MiB-response" http 10 /big
 printf '\n%-16s %-8s %10s %8s %8s %7s %9s\n' scenario proxy req/s p50_ms p99_ms errors rss_KiB
-for name in keepalive-small new-connection 1MiB-response; do
+for name in keepalive-small new-connection https-keepalive tls-handshakes 1MiB-response; do
   for proxy in portico nginx haproxy; do
     read -r rps p50 p99 errs <<<"${RESULT[$name.$proxy]}"
     case $proxy in portico) rss=$(rss_kib "$PORTICO_PID") ;; nginx) rss=$(rss_kib $NGINX_PIDS) ;; haproxy) rss=$(rss_kib "$HAPROXY_PID") ;; esac
@@ -160,7 +184,6 @@ for name in keepalive-small new-connection 1MiB-response; do
   read -r a _ <<<"${RESULT[$name.portico]}"; read -r b _ <<<"${RESULT[$name.nginx]}"; read -r c _ <<<"${RESULT[$name.haproxy]}"
   python3 -c "import sys; a,b,c=map(float,sys.argv[1:]); print('%-16s ratios: portico/nginx %.2f  portico/haproxy %.2f' % ('$name', a/b if b else 0, a/c if c else 0))" "$a" "$b" "$c"
 done
-echo "https-keepalive, tls-handshakes: n/a (TLS termination is not implemented yet)"
 
 echo
 echo "Route compilation and lookup (tests/bench/route_bench):"
