@@ -1,6 +1,7 @@
 // portico: wiring only — parse the command line, hand off to the subcommand. No test links this.
 #include <CLI/CLI.hpp>
 
+#include <csignal>
 #include <iostream>
 
 #include "operator/base/log.h"
@@ -21,6 +22,9 @@ std::chrono::milliseconds millis(double seconds) {
 int main(int argc, char** argv) {
   // Before any thread starts, so only the signal watcher thread sees SIGTERM/SIGINT.
   portico::runtime::blockTerminationSignals();
+  // A peer that goes away must be an error on that socket, not the end of the process
+  // (OpenSSL writes with write(2), where MSG_NOSIGNAL cannot be passed).
+  std::signal(SIGPIPE, SIG_IGN);
 
   CLI::App app{
       "Portico: a Kubernetes Ingress controller with built-in ACME certificates and the "

@@ -117,7 +117,8 @@ void Connection::start() {
 void Connection::close() {
   if (upstream_fd_ >= 0) closeUpstream(false);
   if (ssl_) {
-    if (handshake_done_) SSL_shutdown(ssl_);  // best effort close_notify; never waits
+    // Best-effort close_notify, never waiting, and not on a connection that already failed.
+    if (handshake_done_ && !tls_failed_) SSL_shutdown(ssl_);
     SSL_free(ssl_);
     ssl_ = nullptr;
   }
@@ -142,7 +143,10 @@ ssize_t Connection::clientRecv(char* buffer, size_t size) {
     case SSL_ERROR_WANT_READ: return -1;
     case SSL_ERROR_WANT_WRITE: tls_want_write_ = true; return -1;
     case SSL_ERROR_ZERO_RETURN: return 0;
-    default: ERR_clear_error(); return errno == 0 ? 0 : -2;
+    default:
+      ERR_clear_error();
+      tls_failed_ = true;
+      return errno == 0 ? 0 : -2;
   }
 }
 
@@ -158,7 +162,10 @@ ssize_t Connection::clientSend(const char* buffer, size_t size) {
   switch (SSL_get_error(ssl_, 0)) {
     case SSL_ERROR_WANT_WRITE: tls_want_write_ = true; return -1;
     case SSL_ERROR_WANT_READ: return -1;
-    default: ERR_clear_error(); return -2;
+    default:
+      ERR_clear_error();
+      tls_failed_ = true;
+      return -2;
   }
 }
 

@@ -91,6 +91,7 @@ private:
   SSL* ssl_ = nullptr;
   bool handshake_done_ = true;
   bool tls_want_write_ = false;  // OpenSSL needs the socket writable to go on
+  bool tls_failed_ = false;      // a read or write failed: no close_notify
 
   std::string client_in_;
   std::string client_out_;

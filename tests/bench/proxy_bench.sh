@@ -12,6 +12,7 @@ DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-3}
 "$HERE/../install-packages.sh" nginx-light haproxy wrk
 WORK=$(mktemp -d /tmp/portico-bench.XXXXXX)
+chmod 755 "$WORK"  # nginx workers run as an unprivileged user and must read the files
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done

@@ -251,6 +251,28 @@ redirect=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' -H 'Host: secu
 check "HTTP→HTTPS redirect (308) where the Ingress asks for it" "308 https://secure.test:$TLS_PORT/path?q=1" "$redirect"
 check "ACME challenges are never redirected" "404" \
   "$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: secure.test' "$URL/.well-known/acme-challenge/tok")"
+# Clients that vanish mid-response (plain and TLS) cost the proxy nothing but that connection.
+python3 - "$PORT" "$TLS_PORT" <<'PY'
+import socket, ssl, sys
+plain, tls = int(sys.argv[1]), int(sys.argv[2])
+req = b"GET /big?bytes=5000000 HTTP/1.1\r\nHost: app.test\r\n\r\n"
+for _ in range(5):
+    s = socket.create_connection(("127.0.0.1", plain)); s.sendall(req); s.recv(100); s.close()
+    ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+    t = ctx.wrap_socket(socket.create_connection(("127.0.0.1", tls)), server_hostname="app.test")
+    t.sendall(req); t.recv(100)
+    t.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")  # RST
+    t.close()
+    # An idle keep-alive TLS connection reset by the client (what load generators do at exit).
+    t = ctx.wrap_socket(socket.create_connection(("127.0.0.1", tls)), server_hostname="app.test")
+    t.sendall(b"GET / HTTP/1.1\r\nHost: app.test\r\n\r\n")
+    got = b""
+    while b"backend-" not in got:
+        got += t.recv(4096)
+    t.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    t.close()
+PY
+check "the proxy survives clients that vanish mid-response" "200" "$("${C[@]}" -o /dev/null -w '%{http_code}' "$URL/")"
 check "no redirect where the class default says no" "200" "$("${C[@]}" -o /dev/null -w '%{http_code}' "$URL/")"
 
 # Republish the snapshot 100 times under load: no request fails, new routes go live.
