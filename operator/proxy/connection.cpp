@@ -115,7 +115,7 @@ void Connection::start() {
 }
 
 void Connection::close() {
-  if (upstream_fd_ >= 0) closeUpstream(false);
+  if (upstream_fd_ >= 0) closeUpstream(upstream_parked_);  // a parked one is healthy: pool it
   if (ssl_) {
     // Best-effort close_notify, never waiting, and not on a connection that already failed.
     if (handshake_done_ && !tls_failed_) SSL_shutdown(ssl_);
@@ -193,6 +193,7 @@ bool Connection::continueHandshake() {
 }
 
 void Connection::closeUpstream(bool reusable) {
+  upstream_parked_ = false;
   if (upstream_fd_ < 0) return;
   worker_.loop().remove(upstream_fd_);
   if (reusable)
@@ -234,6 +235,10 @@ void Connection::checkTimeout(std::chrono::steady_clock::time_point now) {
 void Connection::onIo(bool upstream, uint32_t events) {
   if (phase_ == Phase::Done) return;
   if (upstream) {
+    if (upstream_parked_) {  // an idle upstream spoke or closed: not reusable any more
+      closeUpstream(false);
+      return;
+    }
     if (phase_ == Phase::Connecting) {
       if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
         int error = 0;
@@ -367,6 +372,7 @@ void Connection::startRequest() {
   response_head_done_ = false;
   upstream_in_.clear();
   attempts_ = 0;
+  fresh_only_ = false;
 
   // Host: from an absolute-form target (a proxy request) or the Host header.
   std::string_view target = request_.target;
@@ -488,9 +494,22 @@ bool Connection::connectNext() {
   while (attempts_ < endpoints.size()) {
     const Endpoint& e = endpoints[(first_endpoint_ + attempts_) % endpoints.size()];
     ++attempts_;
+    if (upstream_parked_) {
+      // The connection this client used last time, still registered: no syscall to reuse it.
+      if (!fresh_only_ && parked_port_ == e.port && parked_address_ == e.address) {
+        upstream_parked_ = false;
+        reused_upstream_ = true;
+        onUpstreamConnected();
+        return true;
+      }
+      closeUpstream(true);
+    }
     endpoint_key_ = e.address + ":" + std::to_string(e.port);
-    int fd = worker_.pool().take(endpoint_key_);
+    endpoint_address_ = e.address;
+    endpoint_port_ = e.port;
+    int fd = fresh_only_ ? -1 : worker_.pool().take(endpoint_key_);
     if (fd >= 0) {
+      reused_upstream_ = true;
       upstream_fd_ = fd;
       upstream_events_ = EPOLLIN | EPOLLRDHUP;
       if (!worker_.loop().add(upstream_fd_, upstream_events_, &upstream_side_)) {
@@ -505,6 +524,7 @@ bool Connection::connectNext() {
     if (!parseAddress(e.address, e.port, address)) continue;
     fd = connectTcp(address);
     if (fd < 0) continue;
+    reused_upstream_ = false;
     upstream_fd_ = fd;
     upstream_events_ = EPOLLOUT | EPOLLRDHUP;
     if (!worker_.loop().add(upstream_fd_, upstream_events_, &upstream_side_)) {
@@ -527,6 +547,18 @@ void Connection::onUpstreamConnected() {
   upstream_reusable_ = false;
   forwardRequestBody();
   flushUpstream();
+}
+
+// A reused keep-alive connection the upstream closed just as we sent: a body-less request can
+// go again, once, on a fresh connection to the same endpoint (as nginx's proxy_next_upstream).
+bool Connection::retryOnFreshConnection() {
+  if (!reused_upstream_ || fresh_only_ || request_framing_ != http::BodyFraming::None ||
+      response_head_done_)
+    return false;
+  closeUpstream(false);
+  fresh_only_ = true;
+  --attempts_;
+  return connectNext();
 }
 
 void Connection::upstreamFailed(int status) {
@@ -649,6 +681,7 @@ void Connection::readUpstream() {
   if (phase_ != Phase::Forwarding || upstream_fd_ < 0) return;
   if (eof) {
     if (!response_head_done_) {
+      if (upstream_in_.empty() && retryOnFreshConnection()) return;
       upstreamFailed(502);
     } else if (response_framing_ == http::BodyFraming::UntilClose) {
       if (response_rechunk_)
@@ -764,7 +797,15 @@ void Connection::processUpstreamData() {
       return;
   }
   // The response is complete; reuse the upstream only if it sent nothing beyond it.
-  closeUpstream(upstream_reusable_ && upstream_in_.empty() && request_body_done_);
+  if (upstream_reusable_ && upstream_in_.empty() && request_body_done_) {
+    // Keep it for this client's next request (the common keep-alive case); it goes to the pool
+    // if the next request picks another endpoint or the client leaves.
+    upstream_parked_ = true;
+    parked_address_ = endpoint_address_;
+    parked_port_ = endpoint_port_;
+  } else {
+    closeUpstream(false);
+  }
   finishExchange();
 }
 

@@ -70,6 +70,7 @@ private:
   bool connectNext();
   void onUpstreamConnected();
   void upstreamFailed(int status);
+  bool retryOnFreshConnection();
   void forwardRequestBody();
   void processUpstreamData();
   void finishExchange();
@@ -103,7 +104,16 @@ private:
   // The request in progress.
   RouteTableConstSharedPtr table_;
   const Backend* backend_ = nullptr;
-  std::string endpoint_key_;
+  std::string endpoint_key_;  // "ip:port" of the endpoint in use, for the pool
+  std::string endpoint_address_;
+  uint16_t endpoint_port_ = 0;
+  // After a keep-alive exchange the upstream connection stays with this client, registered and
+  // idle, for its next request to the same endpoint.
+  bool upstream_parked_ = false;
+  std::string parked_address_;
+  uint16_t parked_port_ = 0;
+  bool reused_upstream_ = false;  // the exchange runs on a kept-alive connection
+  bool fresh_only_ = false;       // retrying: open a new connection, reuse none
   uint32_t attempts_ = 0;
   uint32_t first_endpoint_ = 0;
   http::MessageHead request_;
