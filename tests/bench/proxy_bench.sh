@@ -8,6 +8,8 @@ set -euo pipefail
 BUILD=$(cd "${1:-build}" && pwd)
 PORTICO=$BUILD/portico
 HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=../lib/manifests.sh
+source "$HERE/../lib/manifests.sh"
 DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-3}
 "$HERE/../install-packages.sh" nginx-light haproxy wrk
@@ -84,34 +86,12 @@ PIDS+=($!)
 HAPROXY_PID=$!
 
 # Portico: one host-less Ingress to the backend, one worker.
-cat >"$WORK/manifests/bench.yaml" <<YAML
-apiVersion: networking.k8s.io/v1
-kind: IngressClass
-metadata: {name: portico, annotations: {ingressclass.kubernetes.io/is-default-class: "true"}}
-spec: {controller: portico.io/ingress-controller, parameters: {apiGroup: portico.io, kind: IngressClassConfig, name: bench}}
----
-apiVersion: portico.io/v1alpha1
-kind: IngressClassConfig
-metadata: {name: bench}
-spec: {sslRedirect: false, defaultCertificate: {namespace: default, name: bench-tls}}
----
-apiVersion: v1
-kind: Secret
-metadata: {name: bench-tls}
-type: kubernetes.io/tls
-data: {tls.crt: $(base64 -w0 "$WORK/tls.pem"), tls.key: $(base64 -w0 "$WORK/tls.key")}
----
-apiVersion: v1
-kind: Service
-metadata: {name: be}
-spec: {ports: [{name: http, port: 80}]}
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: be-1, labels: {kubernetes.io/service-name: be}}
-addressType: IPv4
-ports: [{name: http, port: $BE}]
-endpoints: [{addresses: [127.0.0.1]}]
+{
+  manifest_portico_class false bench-tls
+  manifest_tls_secret bench-tls "$WORK/tls.pem" "$WORK/tls.key"
+  manifest_service be
+  manifest_endpoint_slice be-1 be "$BE"
+  cat <<YAML
 ---
 apiVersion: networking.k8s.io/v1
 kind: Ingress
@@ -121,6 +101,7 @@ spec:
   - http:
       paths: [{path: /, pathType: Prefix, backend: {service: {name: be, port: {number: 80}}}}]
 YAML
+} >"$WORK/manifests/bench.yaml"
 "$PORTICO" snapshot compile --manifests "$WORK/manifests" --out "$WORK/routes.snap" >/dev/null
 taskset -c "$PROXY_CPU" "$PORTICO" proxy --snapshot "$WORK/routes.snap" --http-address 127.0.0.1 \
   --http-port "$P_PORTICO" --https-port "$S_PORTICO" --workers 1 >/dev/null 2>"$WORK/portico.err" &

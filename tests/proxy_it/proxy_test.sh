@@ -7,6 +7,8 @@
 set -uo pipefail
 PORTICO=$1
 HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=../lib/manifests.sh
+source "$HERE/../lib/manifests.sh"
 WORK=$(mktemp -d /tmp/portico-proxy-it.XXXXXX)
 PIDS=()
 cleanup() {
@@ -53,25 +55,22 @@ mkdir "$WORK/manifests" "$WORK/pki"
       -extfile "$name.ext" 2>/dev/null
   done
 )
-tls_secret() {  # tls_secret NAME FILE_STEM
-  printf -- '---\napiVersion: v1\nkind: Secret\nmetadata: {name: %s}\ntype: kubernetes.io/tls\ndata: {tls.crt: %s, tls.key: %s}\n' \
-    "$1" "$(base64 -w0 "$WORK/pki/$2.pem")" "$(base64 -w0 "$WORK/pki/$2.key")"
-}
 write_manifests() {  # write_manifests EXTRA_PATH_NAME
-  cat >"$WORK/manifests/all.yaml" <<YAML
-apiVersion: networking.k8s.io/v1
-kind: IngressClass
-metadata: {name: portico, annotations: {ingressclass.kubernetes.io/is-default-class: "true"}}
-spec:
-  controller: portico.io/ingress-controller
-  parameters: {apiGroup: portico.io, kind: IngressClassConfig, name: test}
----
-apiVersion: portico.io/v1alpha1
-kind: IngressClassConfig
-metadata: {name: test}
-spec:
-  sslRedirect: false
-  defaultCertificate: {namespace: default, name: default-tls}
+  {
+    manifest_portico_class false default-tls
+    manifest_service web
+    manifest_endpoint_slice web-1 web "$PORT_A"
+    manifest_endpoint_slice web-2 web "$PORT_B"
+    manifest_service dead
+    manifest_endpoint_slice dead-1 dead "$DEAD_PORT"
+    manifest_service mixed
+    manifest_endpoint_slice mixed-1 mixed "$DEAD_PORT"
+    manifest_endpoint_slice mixed-2 mixed "$PORT_A"
+    manifest_tls_secret app-tls "$WORK/pki/app.pem" "$WORK/pki/app.key"
+    manifest_tls_secret wild-tls "$WORK/pki/wild.pem" "$WORK/pki/wild.key"
+    manifest_tls_secret secure-tls "$WORK/pki/secure.pem" "$WORK/pki/secure.key"
+    manifest_tls_secret default-tls "$WORK/pki/default.pem" "$WORK/pki/default.key"
+    cat <<YAML
 ---
 apiVersion: networking.k8s.io/v1
 kind: Ingress
@@ -82,56 +81,6 @@ spec:
   - host: secure.test
     http:
       paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: web}
-spec: {ports: [{name: http, port: 80}]}
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: web-1, labels: {kubernetes.io/service-name: web}}
-addressType: IPv4
-ports: [{name: http, port: $PORT_A}]
-endpoints: [{addresses: [127.0.0.1]}]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: web-2, labels: {kubernetes.io/service-name: web}}
-addressType: IPv4
-ports: [{name: http, port: $PORT_B}]
-endpoints: [{addresses: [127.0.0.1]}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: dead}
-spec: {ports: [{name: http, port: 80}]}
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: dead-1, labels: {kubernetes.io/service-name: dead}}
-addressType: IPv4
-ports: [{name: http, port: $DEAD_PORT}]
-endpoints: [{addresses: [127.0.0.1]}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: mixed}
-spec: {ports: [{name: http, port: 80}]}
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: mixed-1, labels: {kubernetes.io/service-name: mixed}}
-addressType: IPv4
-ports: [{name: http, port: $DEAD_PORT}]
-endpoints: [{addresses: [127.0.0.1]}]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: mixed-2, labels: {kubernetes.io/service-name: mixed}}
-addressType: IPv4
-ports: [{name: http, port: $PORT_A}]
-endpoints: [{addresses: [127.0.0.1]}]
 ---
 apiVersion: networking.k8s.io/v1
 kind: Ingress
@@ -150,12 +99,7 @@ spec:
       - {path: /mixed, pathType: Prefix, backend: {service: {name: mixed, port: {number: 80}}}}
       - {path: /$1, pathType: Exact, backend: {service: {name: dead, port: {number: 80}}}}
 YAML
-  {
-    tls_secret app-tls app
-    tls_secret wild-tls wild
-    tls_secret secure-tls secure
-    tls_secret default-tls default
-  } >>"$WORK/manifests/all.yaml"
+  } >"$WORK/manifests/all.yaml"
 }
 write_manifests v0
 "$PORTICO" snapshot compile --manifests "$WORK/manifests" --out "$WORK/routes.snap" >/dev/null 2>&1 ||
