@@ -290,10 +290,13 @@ private:
     }
   }
 
+  // A certificate names the host itself, or "*." + its parent (one label, RFC 6125 §6.4.3).
+  // Two lookups, not a scan: compile time must not grow with routes × certificates.
   bool hostHasCertificate(const std::string& host) const {
-    for (const auto& [name, index] : sni_index_)
-      if (nameCoversHost(name, host)) return true;
-    return false;
+    if (sni_index_.count(host)) return true;
+    if (host.size() > 2 && host[0] == '*' && host[1] == '.') return sni_index_.count(host) > 0;
+    auto dot = host.find('.');
+    return dot != std::string::npos && dot > 0 && sni_index_.count("*" + host.substr(dot));
   }
 
   void compileDefaultBackend() {

@@ -48,7 +48,7 @@ private:
   struct Side final : IoHandler {
     Connection* owner;
     bool upstream;
-    void onIo(int, uint32_t events) noexcept override { owner->onIo(upstream, events); }
+    void onIo(uint32_t events) noexcept override { owner->onIo(upstream, events); }
   };
 
   void onIo(bool upstream, uint32_t events);

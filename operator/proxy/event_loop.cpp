@@ -37,8 +37,7 @@ int EventLoop::runOnce(std::chrono::milliseconds max_wait) {
   int n = epoll_wait(epoll_fd_, events, kMaxEvents, static_cast<int>(max_wait.count()));
   if (n < 0) return errno == EINTR ? 0 : -1;
   for (int i = 0; i < n; ++i) {
-    // The fd is not stored: handlers know their own fds; pass -1 and let them check.
-    static_cast<IoHandler*>(events[i].data.ptr)->onIo(-1, events[i].events);
+    static_cast<IoHandler*>(events[i].data.ptr)->onIo(events[i].events);
   }
   return n;
 }

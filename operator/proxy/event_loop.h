@@ -12,7 +12,7 @@ class IoHandler {
 public:
   virtual ~IoHandler() = default;
   // `events` holds EPOLLIN/EPOLLOUT/EPOLLERR/EPOLLHUP/EPOLLRDHUP bits. Never throws.
-  virtual void onIo(int fd, uint32_t events) noexcept = 0;
+  virtual void onIo(uint32_t events) noexcept = 0;
 };
 
 class EventLoop {

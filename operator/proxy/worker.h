@@ -75,7 +75,7 @@ private:
     Worker* worker = nullptr;
     int fd = -1;
     bool tls = false;
-    void onIo(int, uint32_t) noexcept override { worker->acceptAll(*this); }
+    void onIo(uint32_t) noexcept override { worker->acceptAll(*this); }
   };
   void acceptAll(const Listener& listener);
   void sweep(std::chrono::steady_clock::time_point now);

@@ -186,13 +186,14 @@ TEST_CASE("compile: TLS Secrets become SNI certificates; bad ones are reported a
                 secret("mismatch", good.cert_pem, other.key_pem),
                 secret("expired", expired.cert_pem, expired.key_pem)};
   in.ingresses = {ingress("web", "i", "2026-01-01T00:00:00Z",
-                          R"({"tls":[{"hosts":["a.example","x.b.example"],"secretName":"good"},
+                          R"({"tls":[{"hosts":["a.example","*.b.example"],"secretName":"good"},
                                      {"hosts":["c.example"],"secretName":"mismatch"},
                                      {"hosts":["d.example"],"secretName":"expired"},
                                      {"hosts":["e.example"],"secretName":"absent"}],
                               "rules":[)" +
                               rule("a.example", "/", "site") + "," +
-                              rule("plain.example", "/", "site") + "]}")};
+                              rule("plain.example", "/", "site") + "," +
+                              rule("y.b.example", "/", "site") + "]}")};
   auto out = compileRoutes(in);
   REQUIRE(out.table.certificates().size() == 1);
   CHECK(out.table.certificates()[0].source == "web/good");
@@ -202,6 +203,7 @@ TEST_CASE("compile: TLS Secrets become SNI certificates; bad ones are reported a
   // HTTP→HTTPS redirect only where a certificate exists.
   CHECK(out.table.match("a.example", "/").route->options.ssl_redirect);
   CHECK_FALSE(out.table.match("plain.example", "/").route->options.ssl_redirect);
+  CHECK(out.table.match("y.b.example", "/").route->options.ssl_redirect);  // via the wildcard
   std::vector<std::string> messages;
   for (const auto& p : out.problems) messages.push_back(p.message);
   REQUIRE(messages.size() == 3);
