@@ -78,6 +78,11 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::ExistingDirectory);
   compile->add_option("--out", out_path, "snapshot file to write (mode 0600)")->required();
+  std::vector<std::string> acme_tokens;
+  compile->add_option(
+      "--acme-token", acme_tokens,
+      "TOKEN=KEY_AUTHORIZATION the proxy answers at /.well-known/acme-challenge/TOKEN "
+      "(repeatable; for testing without a cluster)");
   auto* dump =
       snapshot->add_subcommand("dump", "Print a snapshot file as JSON (private keys redacted)");
   dump->add_option("path", snapshot_path, "snapshot file")->required();
@@ -131,7 +136,7 @@ int main(int argc, char** argv) {
     proxy_flags.settings.body_timeout = millis(upstream_timeout);
     return portico::commands::runProxy(proxy_flags);
   }
-  if (*compile) return portico::commands::runSnapshotCompile(manifests_dir, out_path);
+  if (*compile) return portico::commands::runSnapshotCompile(manifests_dir, out_path, acme_tokens);
   if (*dump) return portico::commands::runSnapshotDump(snapshot_path);
   if (*explain) return portico::commands::runExplain(manifests_dir, host, path);
   if (*discovery) return portico::commands::runDiscovery(conn);

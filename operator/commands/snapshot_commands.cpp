@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <iostream>
+#include <map>
 
 #include "controllers/routes/offline_inputs.h"
 #include "operator/base/pem.h"
@@ -16,12 +17,14 @@ namespace {
 using nlohmann::json;
 namespace routes = controllers::routes;
 
-Expected<routes::CompiledRoutes> compileDir(const std::string& dir,
-                                            routes::OfflineInputs* inputs_out = nullptr) {
+Expected<routes::CompiledRoutes> compileDir(
+    const std::string& dir, routes::OfflineInputs* inputs_out = nullptr,
+    const std::map<std::string, std::string>& acme_tokens = {}) {
   auto objects = local::loadManifestDir(dir);
   if (!objects) return objects.error();
   auto inputs = routes::inputsFromManifests(*objects, std::chrono::system_clock::now());
   if (!inputs) return inputs.error();
+  inputs->inputs.acme_tokens = acme_tokens;
   auto compiled = routes::compileRoutes(inputs->inputs);
   if (inputs_out) *inputs_out = std::move(*inputs);
   return compiled;
@@ -78,9 +81,21 @@ json tableToJson(const proxy::RouteTable& table, uint64_t generation) {
 
 }  // namespace
 
-int runSnapshotCompile(const std::string& manifests_dir, const std::string& out_path) {
+int runSnapshotCompile(const std::string& manifests_dir, const std::string& out_path,
+                       const std::vector<std::string>& acme_tokens) {
+  // TOKEN=KEY_AUTHORIZATION pairs, as the certificate controller publishes pending HTTP-01
+  // challenges (RFC 8555 §8.3); here for testing a proxy without a cluster.
+  std::map<std::string, std::string> tokens;
+  for (const auto& pair : acme_tokens) {
+    auto eq = pair.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      std::cerr << "portico: --acme-token must be TOKEN=KEY_AUTHORIZATION\n";
+      return 2;
+    }
+    tokens[pair.substr(0, eq)] = pair.substr(eq + 1);
+  }
   routes::OfflineInputs inputs;
-  auto compiled = compileDir(manifests_dir, &inputs);
+  auto compiled = compileDir(manifests_dir, &inputs, tokens);
   if (!compiled) {
     std::cerr << "portico: " << compiled.error().message() << "\n";
     return 1;

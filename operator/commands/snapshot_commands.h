@@ -3,10 +3,12 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace portico::commands {
 
-int runSnapshotCompile(const std::string& manifests_dir, const std::string& out_path);
+int runSnapshotCompile(const std::string& manifests_dir, const std::string& out_path,
+                       const std::vector<std::string>& acme_tokens = {});
 int runSnapshotDump(const std::string& snapshot_path);
 int runExplain(const std::string& manifests_dir, const std::string& host, const std::string& path);
 

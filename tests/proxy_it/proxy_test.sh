@@ -102,8 +102,8 @@ YAML
   } >"$WORK/manifests/all.yaml"
 }
 write_manifests v0
-"$PORTICO" snapshot compile --manifests "$WORK/manifests" --out "$WORK/routes.snap" >/dev/null 2>&1 ||
-  { echo "snapshot compile failed"; exit 1; }
+"$PORTICO" snapshot compile --manifests "$WORK/manifests" --out "$WORK/routes.snap" \
+  --acme-token "tok-123=tok-123.thumbprint" >/dev/null 2>&1 || { echo "snapshot compile failed"; exit 1; }
 "$PORTICO" proxy --snapshot "$WORK/routes.snap" --http-address 127.0.0.1 --http-port 0 --https-port 0 --workers 2 \
   --upstream-timeout 1 --max-body-bytes 2000000 --max-head-bytes 8192 >"$WORK/proxy.out" 2>"$WORK/proxy.err" &
 PIDS+=($!)
@@ -195,6 +195,10 @@ redirect=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' -H 'Host: secu
 check "HTTP→HTTPS redirect (308) where the Ingress asks for it" "308 https://secure.test:$TLS_PORT/path?q=1" "$redirect"
 check "ACME challenges are never redirected" "404" \
   "$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: secure.test' "$URL/.well-known/acme-challenge/tok")"
+check "a pending ACME token is answered for any host, ahead of the redirect" "200 tok-123.thumbprint" \
+  "$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: secure.test' "$URL/.well-known/acme-challenge/tok-123") $(curl -s -H 'Host: secure.test' "$URL/.well-known/acme-challenge/tok-123")"
+check "a pending ACME token is answered for a host without routes" "tok-123.thumbprint" \
+  "$(curl -s -H 'Host: nowhere.test' "$URL/.well-known/acme-challenge/tok-123")"
 # Clients that vanish mid-response (plain and TLS) cost the proxy nothing but that connection.
 python3 - "$PORT" "$TLS_PORT" <<'PY'
 import socket, ssl, sys
