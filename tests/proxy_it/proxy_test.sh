@@ -186,7 +186,10 @@ check "TLS 1.1 is refused" "0" "$(echo | openssl s_client -tls1_1 -connect "127.
 req='GET / HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n'
 printf "$req" | openssl s_client -connect "127.0.0.1:$TLS_PORT" -servername app.test -sess_out "$WORK/sess.pem" -ign_eof >/dev/null 2>&1
 check "a TLS session resumes (tickets shared by all workers)" "1" \
-  "$(printf "$req" | openssl s_client -connect "127.0.0.1:$TLS_PORT" -servername app.test -sess_in "$WORK/sess.pem" -ign_eof 2>/dev/null | grep -c '^Reused')"
+  "$(printf "$req" | openssl s_client -connect "127.0.0.1:$TLS_PORT" -servername app.test -sess_in "$WORK/sess.pem" \
+    -sess_out "$WORK/sess2.pem" -ign_eof 2>/dev/null | grep -c '^Reused')"
+check "a resumed session resumes again (a fresh ticket every time)" "1" \
+  "$(printf "$req" | openssl s_client -connect "127.0.0.1:$TLS_PORT" -servername app.test -sess_in "$WORK/sess2.pem" -ign_eof 2>/dev/null | grep -c '^Reused')"
 curl -sv --cacert "$WORK/pki/ca.pem" --resolve "app.test:$TLS_PORT:127.0.0.1" "https://app.test:$TLS_PORT/x" "https://app.test:$TLS_PORT/y" -o /dev/null -o /dev/null 2>"$WORK/tls-keepalive.err"
 check "HTTPS keep-alive reuses the connection" "1" "$(grep -c 'Re-using existing connection' "$WORK/tls-keepalive.err")"
 check "X-Forwarded-Proto is https over TLS" "https" \
