@@ -19,7 +19,8 @@ Expected<WatchEvent> WatchDecoder::decodeLine(std::string_view line) {
   auto doc = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded() || !doc.is_object())
     return Status(ErrorCode::DecodeError,
-                  "watch event is not a JSON object: " + std::string(line.substr(0, 200)));
+                  "watch event is not a JSON object (" + std::to_string(line.size()) +
+                      " bytes)");  // never the bytes: a Secret watch carries keys
   auto type = doc.find("type");
   auto object = doc.find("object");
   if (type == doc.end() || !type->is_string() || object == doc.end() || !object->is_object())

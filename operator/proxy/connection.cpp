@@ -21,37 +21,18 @@ namespace {
 
 constexpr std::string_view kAcmePrefix = "/.well-known/acme-challenge/";
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
-}
-
 // Hop-by-hop headers (RFC 9110 §7.6.1) and the framing headers we set ourselves.
 bool isHopByHop(std::string_view name) {
-  return iequals(name, "connection") || iequals(name, "keep-alive") ||
-         iequals(name, "proxy-connection") || iequals(name, "te") || iequals(name, "trailer") ||
-         iequals(name, "transfer-encoding") || iequals(name, "upgrade") ||
-         iequals(name, "content-length");
+  return http::equalsIgnoreCase(name, "connection") || http::equalsIgnoreCase(name, "keep-alive") ||
+         http::equalsIgnoreCase(name, "proxy-connection") || http::equalsIgnoreCase(name, "te") ||
+         http::equalsIgnoreCase(name, "trailer") ||
+         http::equalsIgnoreCase(name, "transfer-encoding") ||
+         http::equalsIgnoreCase(name, "upgrade") || http::equalsIgnoreCase(name, "content-length");
 }
 
 // Headers named in Connection are hop-by-hop too.
 bool listedInConnection(const http::MessageHead& head, std::string_view name) {
-  std::string_view value = head.header("connection");
-  while (!value.empty()) {
-    auto comma = value.find(',');
-    std::string_view token = value.substr(0, comma);
-    while (!token.empty() && (token.front() == ' ' || token.front() == '\t'))
-      token.remove_prefix(1);
-    while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
-    if (iequals(token, name)) return true;
-    if (comma == std::string_view::npos) break;
-    value.remove_prefix(comma + 1);
-  }
-  return false;
+  return http::listContains(head.header("connection"), name);
 }
 
 void appendChunk(std::string& out, std::string_view data) {
@@ -454,11 +435,13 @@ void Connection::startRequest() {
   for (size_t i = 0; i < request_.header_count; ++i) {
     const auto& h = request_.headers[i];
     if (isHopByHop(h.name) || listedInConnection(request_, h.name)) continue;
-    if (iequals(h.name, "x-forwarded-for")) {
+    if (http::equalsIgnoreCase(h.name, "x-forwarded-for")) {
       forwarded_for = h.value;
       continue;
     }
-    if (iequals(h.name, "x-forwarded-proto") || iequals(h.name, "x-forwarded-host")) continue;
+    if (http::equalsIgnoreCase(h.name, "x-forwarded-proto") ||
+        http::equalsIgnoreCase(h.name, "x-forwarded-host"))
+      continue;
     out.append(h.name);
     out += ": ";
     out.append(h.value);

@@ -22,7 +22,7 @@ bool isToken(std::string_view s) {
 }
 
 bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
+  return equalsIgnoreCase(a, b);
 }
 
 std::string_view trimOws(std::string_view s) {
@@ -208,6 +208,17 @@ void reset(MessageHead& out) {
 }
 
 }  // namespace
+
+bool equalsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
+}
+
+bool listContains(std::string_view value, std::string_view token) {
+  bool found = false;
+  forEachListElement(value,
+                     [&](std::string_view element) { found = found || iequals(element, token); });
+  return found;
+}
 
 std::string_view MessageHead::header(std::string_view name) const {
   for (size_t i = 0; i < header_count; ++i)

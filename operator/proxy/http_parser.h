@@ -65,6 +65,11 @@ struct MessageHead {
   std::string_view header(std::string_view name) const;  // first, case-insensitive
 };
 
+// ASCII case-insensitive comparison (header names and tokens, RFC 9110 §5.1).
+bool equalsIgnoreCase(std::string_view a, std::string_view b);
+// Whether a comma-separated header value (e.g. Connection) lists `token`, case-insensitively.
+bool listContains(std::string_view value, std::string_view token);
+
 ParseStatus parseRequestHead(std::string_view buffer, MessageHead& out, const Limits& limits = {});
 // `request_method` decides whether the response has a body (HEAD, CONNECT).
 ParseStatus parseResponseHead(std::string_view buffer, std::string_view request_method,

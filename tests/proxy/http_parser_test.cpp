@@ -195,3 +195,12 @@ TEST_CASE("http: malformed chunked bodies are errors") {
     }
   }
 }
+
+TEST_CASE("http: header list membership is case-insensitive and trims whitespace") {
+  CHECK(listContains("keep-alive, X-Secret ,Upgrade", "x-secret"));
+  CHECK(listContains("close", "CLOSE"));
+  CHECK_FALSE(listContains("x-secrets", "x-secret"));
+  CHECK_FALSE(listContains("", "close"));
+  CHECK(equalsIgnoreCase("Content-Length", "content-length"));
+  CHECK_FALSE(equalsIgnoreCase("Content-Length", "content-lengths"));
+}
