@@ -1,8 +1,10 @@
-#include "tests/fakes/fake_kube_client.h"
+#include "operator/local/memory_client.h"
 
+#include <algorithm>
 #include <chrono>
+#include <functional>
 
-namespace portico::testing {
+namespace portico::local {
 
 using kube::Json;
 
@@ -11,21 +13,62 @@ ObjectKey keyOf(const Json& object) {
   const Json& meta = object["metadata"];
   return {meta.value("namespace", ""), meta.value("name", "")};
 }
+
+// "a=b,c=d" (equality only, what Portico's informers use) against labels or fields.
+bool selectorMatches(const std::string& selector,
+                     const std::function<std::string(const std::string&)>& value_of) {
+  size_t start = 0;
+  while (start < selector.size()) {
+    size_t end = selector.find(',', start);
+    if (end == std::string::npos) end = selector.size();
+    std::string term = selector.substr(start, end - start);
+    start = end + 1;
+    if (term.empty()) continue;
+    size_t eq = term.find('=');
+    if (eq == std::string::npos) return false;
+    std::string key = term.substr(0, eq);
+    std::string want = term.substr(eq + (term.compare(eq, 2, "==") == 0 ? 2 : 1));
+    if (value_of(key) != want) return false;
+  }
+  return true;
+}
+
+bool objectMatches(const Json& object, const std::string& ns, const std::string& labels,
+                   const std::string& fields) {
+  const Json& meta = object["metadata"];
+  if (!ns.empty() && meta.value("namespace", "") != ns) return false;
+  if (!selectorMatches(labels, [&](const std::string& key) {
+        auto l = meta.find("labels");
+        return l != meta.end() && l->is_object() ? l->value(key, "") : std::string();
+      }))
+    return false;
+  return selectorMatches(fields, [&](const std::string& key) -> std::string {
+    if (key == "metadata.name") return meta.value("name", "");
+    if (key == "metadata.namespace") return meta.value("namespace", "");
+    if (key == "type") return object.value("type", "");
+    return "";
+  });
+}
 }  // namespace
 
-Status FakeKubeClient::checkAvailableLocked(const std::string& verb) {
+Status MemoryKubeClient::checkAvailableLocked(const std::string& verb) {
   ++calls_[verb];
-  if (unavailable_) return Status(ErrorCode::Unavailable, "connection refused (fake)");
+  if (unavailable_) return Status(ErrorCode::Unavailable, "connection refused (memory)");
   return Status::ok();
 }
 
-void FakeKubeClient::recordLocked(const kube::Resource& r, kube::WatchEventType type,
-                                  const Json& object) {
+void MemoryKubeClient::recordLocked(const kube::Resource& r, kube::WatchEventType type,
+                                    const Json& object) {
   history_.push_back({rv_, idOf(r), type, object});
+  // Bounded like etcd's compaction: a watcher that falls this far behind relists (410).
+  while (history_.size() > kMaxHistory) {
+    compacted_rv_ = history_.front().rv;
+    history_.pop_front();
+  }
   cv_.notify_all();
 }
 
-Expected<Json> FakeKubeClient::get(const kube::Resource& r, const ObjectKey& key) {
+Expected<Json> MemoryKubeClient::get(const kube::Resource& r, const ObjectKey& key) {
   std::lock_guard lock(mutex_);
   if (Status st = checkAvailableLocked("get"); !st) return st;
   auto& items = objects_[idOf(r)];
@@ -36,8 +79,8 @@ Expected<Json> FakeKubeClient::get(const kube::Resource& r, const ObjectKey& key
   return it->second;
 }
 
-Expected<kube::ListPage> FakeKubeClient::list(const kube::Resource& r, const std::string& ns,
-                                              const kube::ListOptions& options) {
+Expected<kube::ListPage> MemoryKubeClient::list(const kube::Resource& r, const std::string& ns,
+                                                const kube::ListOptions& options) {
   std::lock_guard lock(mutex_);
   if (Status st = checkAvailableLocked("list"); !st) return st;
   kube::ListPage page;
@@ -47,7 +90,7 @@ Expected<kube::ListPage> FakeKubeClient::list(const kube::Resource& r, const std
   if (!options.continue_token.empty())
     it = items.upper_bound(ObjectKey::parse(options.continue_token));
   for (; it != items.end(); ++it) {
-    if (!ns.empty() && it->first.namespace_ != ns) continue;
+    if (!objectMatches(it->second, ns, options.label_selector, options.field_selector)) continue;
     if (options.limit > 0 && static_cast<int64_t>(page.items.size()) == options.limit) {
       page.continue_token = keyOf(page.items.back()).toString();
       break;
@@ -57,16 +100,16 @@ Expected<kube::ListPage> FakeKubeClient::list(const kube::Resource& r, const std
   return page;
 }
 
-Status FakeKubeClient::watch(const kube::Resource& r, const std::string& ns,
-                             const kube::WatchOptions& options, const kube::WatchHandler& handler,
-                             CancelSource& cancel) {
+Status MemoryKubeClient::watch(const kube::Resource& r, const std::string& ns,
+                               const kube::WatchOptions& options, const kube::WatchHandler& handler,
+                               CancelSource& cancel) {
   CancelRegistration wake(cancel, [this] {
     std::lock_guard lock(mutex_);
     cv_.notify_all();
   });
   std::unique_lock lock(mutex_);
   if (Status st = checkAvailableLocked("watch"); !st) return st;
-  if (watches_broken_) return Status(ErrorCode::Unavailable, "watch refused (fake)");
+  if (watches_broken_) return Status(ErrorCode::Unavailable, "watch refused (memory)");
   int64_t from = options.resource_version.empty() ? rv_ : std::stoll(options.resource_version);
   if (from < compacted_rv_)
     return Status(ErrorCode::Gone, "too old resource version").withHttp(410, "Expired");
@@ -75,13 +118,15 @@ Status FakeKubeClient::watch(const kube::Resource& r, const std::string& ns,
   while (true) {
     if (cancel.cancelled()) return Status(ErrorCode::Cancelled, "cancelled");
     if (unavailable_ || watches_broken_)
-      return Status(ErrorCode::Unavailable, "connection lost (fake)");
+      return Status(ErrorCode::Unavailable, "connection lost (memory)");
     if (watch_epoch_ != epoch) return Status::ok();
     std::vector<Event> ready;
-    for (const auto& e : history_)
-      if (e.rv > from && e.resource_id == idOf(r) &&
-          (ns.empty() || e.object["metadata"].value("namespace", "") == ns))
-        ready.push_back(e);
+    auto first = std::partition_point(history_.begin(), history_.end(),
+                                      [&](const Event& e) { return e.rv <= from; });
+    for (auto e = first; e != history_.end(); ++e)
+      if (e->resource_id == idOf(r) &&
+          objectMatches(e->object, ns, options.label_selector, options.field_selector))
+        ready.push_back(*e);
     if (!history_.empty()) from = std::max(from, history_.back().rv);
     if (!ready.empty()) {
       lock.unlock();
@@ -95,7 +140,7 @@ Status FakeKubeClient::watch(const kube::Resource& r, const std::string& ns,
   }
 }
 
-Expected<Json> FakeKubeClient::create(const kube::Resource& r, const Json& input) {
+Expected<Json> MemoryKubeClient::create(const kube::Resource& r, const Json& input) {
   std::lock_guard lock(mutex_);
   if (Status st = checkAvailableLocked("create"); !st) return st;
   Json object = input;
@@ -118,7 +163,8 @@ Expected<Json> FakeKubeClient::create(const kube::Resource& r, const Json& input
   return object;
 }
 
-Expected<Json> FakeKubeClient::writeLocked(const kube::Resource& r, Json object, bool status_only) {
+Expected<Json> MemoryKubeClient::writeLocked(const kube::Resource& r, Json object,
+                                             bool status_only) {
   ObjectKey key = keyOf(object);
   if (!r.namespaced) key.namespace_.clear();
   auto& items = objects_[idOf(r)];
@@ -151,25 +197,25 @@ Expected<Json> FakeKubeClient::writeLocked(const kube::Resource& r, Json object,
   return stored;
 }
 
-Expected<Json> FakeKubeClient::update(const kube::Resource& r, const Json& object) {
+Expected<Json> MemoryKubeClient::update(const kube::Resource& r, const Json& object) {
   std::lock_guard lock(mutex_);
   if (Status st = checkAvailableLocked("update"); !st) return st;
   return writeLocked(r, object, false);
 }
 
-Expected<Json> FakeKubeClient::updateStatus(const kube::Resource& r, const Json& object) {
+Expected<Json> MemoryKubeClient::updateStatus(const kube::Resource& r, const Json& object) {
   std::lock_guard lock(mutex_);
   if (Status st = checkAvailableLocked("updateStatus"); !st) return st;
   return writeLocked(r, object, true);
 }
 
-Expected<Json> FakeKubeClient::patch(const kube::Resource& r, const ObjectKey& key,
-                                     kube::PatchType type, const std::string& body,
-                                     const kube::PatchOptions& options) {
+Expected<Json> MemoryKubeClient::patch(const kube::Resource& r, const ObjectKey& key,
+                                       kube::PatchType type, const std::string& body,
+                                       const kube::PatchOptions& options) {
   std::lock_guard lock(mutex_);
   if (Status st = checkAvailableLocked("patch"); !st) return st;
   if (type != kube::PatchType::Merge)
-    return Status(ErrorCode::InvalidArgument, "the fake supports merge patches only");
+    return Status(ErrorCode::InvalidArgument, "the in-memory server supports merge patches only");
   auto& items = objects_[idOf(r)];
   auto it = items.find(r.namespaced ? key : ObjectKey{"", key.name});
   if (it == items.end())
@@ -182,8 +228,8 @@ Expected<Json> FakeKubeClient::patch(const kube::Resource& r, const ObjectKey& k
   return writeLocked(r, patched, options.subresource == "status");
 }
 
-Status FakeKubeClient::remove(const kube::Resource& r, const ObjectKey& key,
-                              const kube::DeleteOptions& options) {
+Status MemoryKubeClient::remove(const kube::Resource& r, const ObjectKey& key,
+                                const kube::DeleteOptions& options) {
   std::lock_guard lock(mutex_);
   if (Status st = checkAvailableLocked("delete"); !st) return st;
   auto& items = objects_[idOf(r)];
@@ -203,50 +249,50 @@ Status FakeKubeClient::remove(const kube::Resource& r, const ObjectKey& key,
   return Status::ok();
 }
 
-Expected<std::vector<kube::GroupVersion>> FakeKubeClient::serverGroupVersions() {
+Expected<std::vector<kube::GroupVersion>> MemoryKubeClient::serverGroupVersions() {
   std::lock_guard lock(mutex_);
   if (Status st = checkAvailableLocked("discovery"); !st) return st;
   return served_;
 }
 
-void FakeKubeClient::setUnavailable(bool unavailable) {
+void MemoryKubeClient::setUnavailable(bool unavailable) {
   std::lock_guard lock(mutex_);
   unavailable_ = unavailable;
   cv_.notify_all();
 }
 
-void FakeKubeClient::setWatchesBroken(bool broken) {
+void MemoryKubeClient::setWatchesBroken(bool broken) {
   std::lock_guard lock(mutex_);
   watches_broken_ = broken;
   cv_.notify_all();
 }
 
-void FakeKubeClient::compact() {
+void MemoryKubeClient::compact() {
   std::lock_guard lock(mutex_);
   compacted_rv_ = rv_;
   history_.clear();
 }
 
-void FakeKubeClient::closeWatches() {
+void MemoryKubeClient::closeWatches() {
   std::lock_guard lock(mutex_);
   ++watch_epoch_;
   cv_.notify_all();
 }
 
-int64_t FakeKubeClient::currentVersion() const {
+int64_t MemoryKubeClient::currentVersion() const {
   std::lock_guard lock(mutex_);
   return rv_;
 }
 
-int FakeKubeClient::callCount(const std::string& verb) const {
+int MemoryKubeClient::callCount(const std::string& verb) const {
   std::lock_guard lock(mutex_);
   auto it = calls_.find(verb);
   return it == calls_.end() ? 0 : it->second;
 }
 
-void FakeKubeClient::setServedGroupVersions(std::vector<kube::GroupVersion> served) {
+void MemoryKubeClient::setServedGroupVersions(std::vector<kube::GroupVersion> served) {
   std::lock_guard lock(mutex_);
   served_ = std::move(served);
 }
 
-}  // namespace portico::testing
+}  // namespace portico::local
