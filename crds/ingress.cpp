@@ -88,10 +88,7 @@ void from_json(const Json& j, Ingress& out) {
     }
     out.spec.rules.push_back(std::move(rule));
   }
-  const Json status = j.value("status", Json::object());
-  for (const auto& lb :
-       status.value("loadBalancer", Json::object()).value("ingress", Json::array()))
-    out.status_load_balancer.push_back({lb.value("ip", ""), lb.value("hostname", "")});
+  out.status_load_balancer = loadBalancerFromStatus(j.value("status", Json::object()));
 }
 
 void to_json(Json& j, const Ingress& in) {
@@ -116,16 +113,8 @@ void to_json(Json& j, const Ingress& in) {
     spec["rules"].push_back(rule);
   }
   j["spec"] = spec;
-  if (!in.status_load_balancer.empty()) {
-    Json lbs = Json::array();
-    for (const auto& lb : in.status_load_balancer) {
-      Json entry = Json::object();
-      if (!lb.ip.empty()) entry["ip"] = lb.ip;
-      if (!lb.hostname.empty()) entry["hostname"] = lb.hostname;
-      lbs.push_back(entry);
-    }
-    j["status"]["loadBalancer"]["ingress"] = lbs;
-  }
+  if (!in.status_load_balancer.empty())
+    j["status"]["loadBalancer"]["ingress"] = loadBalancerToJson(in.status_load_balancer);
 }
 
 void from_json(const Json& j, IngressClass& out) {

@@ -63,12 +63,6 @@ struct IngressSpec {
   std::vector<IngressRule> rules;
 };
 
-struct LoadBalancerIngress {
-  std::string ip;
-  std::string hostname;
-  bool operator==(const LoadBalancerIngress&) const = default;
-};
-
 struct Ingress {
   ObjectMeta metadata;
   IngressSpec spec;

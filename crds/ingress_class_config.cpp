@@ -2,45 +2,202 @@
 
 #include <nlohmann/json.hpp>
 
-#include <stdexcept>
-
 namespace portico::crds {
 
 namespace {
-int32_t port(const Json& listeners, const char* name, int32_t fallback) {
-  const Json listener = listeners.value(name, Json::object());
-  int32_t value = listener.value("port", fallback);
-  if (value < 1 || value > 65535)
-    throw std::invalid_argument(std::string("spec.listeners.") + name +
-                                ".port must be 1-65535, not " + std::to_string(value));
-  return value;
+
+Json section(const Json& j, const char* name) {
+  auto it = j.find(name);
+  return it != j.end() && it->is_object() ? *it : Json::object();
 }
+
+std::optional<ObjectKey> secretRef(const Json& j, const char* name) {
+  auto it = j.find(name);
+  if (it == j.end() || !it->is_object()) return std::nullopt;
+  return ObjectKey{it->value("namespace", "default"), it->value("name", "")};
+}
+
+Json secretRefJson(const ObjectKey& key) {
+  return Json{{"namespace", key.namespace_}, {"name", key.name}};
+}
+
+void checkPort(std::vector<std::string>& errors, const char* field, int64_t port) {
+  if (port < 1 || port > 65535)
+    errors.push_back(std::string(field) + ": must be 1-65535, not " + std::to_string(port));
+}
+
+void checkPositive(std::vector<std::string>& errors, const char* field, int64_t value,
+                   int64_t minimum) {
+  if (value < minimum)
+    errors.push_back(std::string(field) + ": must be at least " + std::to_string(minimum) +
+                     ", not " + std::to_string(value));
+}
+
 }  // namespace
+
+std::vector<std::string> validate(const IngressClassConfigSpec& spec) {
+  std::vector<std::string> errors;
+  checkPort(errors, "spec.listeners.http.port", spec.listeners.http_port);
+  checkPort(errors, "spec.listeners.https.port", spec.listeners.https_port);
+  if (spec.listeners.http_port == spec.listeners.https_port)
+    errors.push_back("spec.listeners: http and https cannot share port " +
+                     std::to_string(spec.listeners.http_port));
+  if (spec.listeners.address.empty()) errors.push_back("spec.listeners.address: must be set");
+  if (spec.tls.min_version != "TLSv1.2" && spec.tls.min_version != "TLSv1.3")
+    errors.push_back("spec.tls.minVersion: must be TLSv1.2 or TLSv1.3, not \"" +
+                     spec.tls.min_version + "\"");
+  if (spec.default_certificate && spec.default_certificate->name.empty())
+    errors.push_back("spec.defaultCertificate.name: must be set");
+  if (spec.status_publishing.service && spec.status_publishing.service->name.empty())
+    errors.push_back("spec.statusPublishing.service.name: must be set");
+  checkPositive(errors, "spec.hsts.maxAgeSeconds", spec.hsts.max_age_seconds, 0);
+  checkPositive(errors, "spec.proxy.workers", spec.proxy.workers, 0);
+  checkPositive(errors, "spec.proxy.headerTimeoutSeconds", spec.proxy.header_timeout_seconds, 1);
+  checkPositive(errors, "spec.proxy.idleTimeoutSeconds", spec.proxy.idle_timeout_seconds, 1);
+  checkPositive(errors, "spec.proxy.connectTimeoutSeconds", spec.proxy.connect_timeout_seconds, 1);
+  checkPositive(errors, "spec.proxy.upstreamTimeoutSeconds", spec.proxy.upstream_timeout_seconds,
+                1);
+  checkPositive(errors, "spec.proxy.maxHeaderBytes", spec.proxy.max_header_bytes, 1024);
+  checkPositive(errors, "spec.proxy.maxBodyBytes", spec.proxy.max_body_bytes, 0);
+  if (spec.acme) {
+    if (spec.acme->server.rfind("https://", 0) != 0 && spec.acme->server.rfind("http://", 0) != 0)
+      errors.push_back("spec.acme.server: must be the ACME directory URL (https://...)");
+    if (spec.acme->account_key_secret && spec.acme->account_key_secret->name.empty())
+      errors.push_back("spec.acme.accountKeySecretRef.name: must be set");
+  }
+  return errors;
+}
+
+void from_json(const Json& j, IngressClassConfigStatus& out) {
+  out = IngressClassConfigStatus{};
+  if (auto c = j.find("conditions"); c != j.end() && c->is_array())
+    out.conditions = c->get<std::vector<Condition>>();
+  out.observed_generation = j.value("observedGeneration", int64_t{0});
+  out.snapshot_generation = j.value("snapshotGeneration", uint64_t{0});
+  out.ingresses = j.value("ingresses", int64_t{0});
+}
+
+void to_json(Json& j, const IngressClassConfigStatus& in) {
+  j = Json{{"conditions", in.conditions},
+           {"observedGeneration", in.observed_generation},
+           {"snapshotGeneration", in.snapshot_generation},
+           {"ingresses", in.ingresses}};
+}
 
 void from_json(const Json& j, IngressClassConfig& out) {
   out = IngressClassConfig{};
   out.metadata = j.value("metadata", Json::object()).get<ObjectMeta>();
-  const Json spec = j.value("spec", Json::object());
-  const Json listeners = spec.value("listeners", Json::object());
-  out.listeners.address = listeners.value("address", "0.0.0.0");
-  out.listeners.http_port = port(listeners, "http", 80);
-  out.listeners.https_port = port(listeners, "https", 443);
-  if (auto d = spec.find("defaultCertificate"); d != spec.end() && d->is_object())
-    out.default_certificate = ObjectKey{d->value("namespace", "default"), d->value("name", "")};
-  out.ssl_redirect = spec.value("sslRedirect", true);
+  const Json spec = section(j, "spec");
+  IngressClassConfigSpec& s = out.spec;
+
+  const Json listeners = section(spec, "listeners");
+  s.listeners.address = listeners.value("address", s.listeners.address);
+  s.listeners.http_port = section(listeners, "http").value("port", s.listeners.http_port);
+  s.listeners.https_port = section(listeners, "https").value("port", s.listeners.https_port);
+  s.default_certificate = secretRef(spec, "defaultCertificate");
+  s.ssl_redirect = spec.value("sslRedirect", s.ssl_redirect);
+
+  const Json tls = section(spec, "tls");
+  s.tls.min_version = tls.value("minVersion", s.tls.min_version);
+  s.tls.ciphers = tls.value("ciphers", s.tls.ciphers);
+  s.tls.cipher_suites = tls.value("cipherSuites", s.tls.cipher_suites);
+
+  const Json hsts = section(spec, "hsts");
+  s.hsts.enabled = hsts.value("enabled", s.hsts.enabled);
+  s.hsts.max_age_seconds = hsts.value("maxAgeSeconds", s.hsts.max_age_seconds);
+  s.hsts.include_subdomains = hsts.value("includeSubDomains", s.hsts.include_subdomains);
+  s.hsts.preload = hsts.value("preload", s.hsts.preload);
+
+  const Json publishing = section(spec, "statusPublishing");
+  s.status_publishing.addresses = publishing.value("addresses", std::vector<std::string>{});
+  s.status_publishing.service = secretRef(publishing, "service");
+
+  const Json proxy = section(spec, "proxy");
+  ProxyTuning& p = s.proxy;
+  p.workers = proxy.value("workers", p.workers);
+  p.header_timeout_seconds = proxy.value("headerTimeoutSeconds", p.header_timeout_seconds);
+  p.idle_timeout_seconds = proxy.value("idleTimeoutSeconds", p.idle_timeout_seconds);
+  p.connect_timeout_seconds = proxy.value("connectTimeoutSeconds", p.connect_timeout_seconds);
+  p.upstream_timeout_seconds = proxy.value("upstreamTimeoutSeconds", p.upstream_timeout_seconds);
+  p.max_header_bytes = proxy.value("maxHeaderBytes", p.max_header_bytes);
+  p.max_body_bytes = proxy.value("maxBodyBytes", p.max_body_bytes);
+  p.access_log = proxy.value("accessLog", p.access_log);
+  s.snapshot_path = spec.value("snapshotPath", "");
+
+  if (auto a = spec.find("acme"); a != spec.end() && a->is_object()) {
+    AcmeSettings acme;
+    acme.server = a->value("server", "");
+    acme.email = a->value("email", "");
+    acme.ca_bundle = a->value("caBundle", "");
+    acme.account_key_secret = secretRef(*a, "accountKeySecretRef");
+    acme.auto_tls = a->value("autoTLS", false);
+    if (auto e = a->find("externalAccountBinding"); e != a->end() && e->is_object()) {
+      ExternalAccountBinding eab;
+      eab.key_id = e->value("keyID", "");
+      const Json ref = section(*e, "keySecretRef");
+      eab.key_secret = {{ref.value("namespace", "default"), ref.value("name", "")},
+                        ref.value("key", "secret")};
+      acme.external_account_binding = eab;
+    }
+    acme.preferred_chain = a->value("preferredChain", "");
+    acme.profile = a->value("profile", "");
+    s.acme = std::move(acme);
+  }
+  out.status = section(j, "status").get<IngressClassConfigStatus>();
 }
 
 void to_json(Json& j, const IngressClassConfig& in) {
-  j = Json{{"apiVersion", "portico.io/v1alpha1"},
+  const IngressClassConfigSpec& s = in.spec;
+  j = Json{{"apiVersion", std::string(kPorticoGroup) + "/" + kPorticoVersion},
            {"kind", "IngressClassConfig"},
            {"metadata", in.metadata}};
-  j["spec"]["listeners"] = {{"address", in.listeners.address},
-                            {"http", {{"port", in.listeners.http_port}}},
-                            {"https", {{"port", in.listeners.https_port}}}};
-  if (in.default_certificate)
-    j["spec"]["defaultCertificate"] = {{"namespace", in.default_certificate->namespace_},
-                                       {"name", in.default_certificate->name}};
-  j["spec"]["sslRedirect"] = in.ssl_redirect;
+  Json spec;
+  spec["listeners"] = {{"address", s.listeners.address},
+                       {"http", {{"port", s.listeners.http_port}}},
+                       {"https", {{"port", s.listeners.https_port}}}};
+  if (s.default_certificate) spec["defaultCertificate"] = secretRefJson(*s.default_certificate);
+  spec["sslRedirect"] = s.ssl_redirect;
+  spec["tls"] = {{"minVersion", s.tls.min_version}};
+  if (!s.tls.ciphers.empty()) spec["tls"]["ciphers"] = s.tls.ciphers;
+  if (!s.tls.cipher_suites.empty()) spec["tls"]["cipherSuites"] = s.tls.cipher_suites;
+  spec["hsts"] = {{"enabled", s.hsts.enabled},
+                  {"maxAgeSeconds", s.hsts.max_age_seconds},
+                  {"includeSubDomains", s.hsts.include_subdomains},
+                  {"preload", s.hsts.preload}};
+  Json publishing = Json::object();
+  if (!s.status_publishing.addresses.empty())
+    publishing["addresses"] = s.status_publishing.addresses;
+  if (s.status_publishing.service)
+    publishing["service"] = secretRefJson(*s.status_publishing.service);
+  if (!publishing.empty()) spec["statusPublishing"] = publishing;
+  const ProxyTuning& p = s.proxy;
+  spec["proxy"] = {{"workers", p.workers},
+                   {"headerTimeoutSeconds", p.header_timeout_seconds},
+                   {"idleTimeoutSeconds", p.idle_timeout_seconds},
+                   {"connectTimeoutSeconds", p.connect_timeout_seconds},
+                   {"upstreamTimeoutSeconds", p.upstream_timeout_seconds},
+                   {"maxHeaderBytes", p.max_header_bytes},
+                   {"maxBodyBytes", p.max_body_bytes},
+                   {"accessLog", p.access_log}};
+  if (!s.snapshot_path.empty()) spec["snapshotPath"] = s.snapshot_path;
+  if (s.acme) {
+    const AcmeSettings& a = *s.acme;
+    Json acme = {{"server", a.server}, {"autoTLS", a.auto_tls}};
+    if (!a.email.empty()) acme["email"] = a.email;
+    if (!a.ca_bundle.empty()) acme["caBundle"] = a.ca_bundle;
+    if (a.account_key_secret) acme["accountKeySecretRef"] = secretRefJson(*a.account_key_secret);
+    if (a.external_account_binding) {
+      const auto& eab = *a.external_account_binding;
+      Json ref = secretRefJson(eab.key_secret.secret);
+      ref["key"] = eab.key_secret.key;
+      acme["externalAccountBinding"] = {{"keyID", eab.key_id}, {"keySecretRef", ref}};
+    }
+    if (!a.preferred_chain.empty()) acme["preferredChain"] = a.preferred_chain;
+    if (!a.profile.empty()) acme["profile"] = a.profile;
+    spec["acme"] = acme;
+  }
+  j["spec"] = spec;
+  j["status"] = in.status;
 }
 
 }  // namespace portico::crds

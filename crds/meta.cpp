@@ -49,4 +49,25 @@ void to_json(Json& j, const ObjectMeta& in) {
   if (!in.owner_references.empty()) j["ownerReferences"] = in.owner_references;
 }
 
+std::vector<LoadBalancerIngress> loadBalancerFromStatus(const Json& status) {
+  std::vector<LoadBalancerIngress> out;
+  auto lb = status.find("loadBalancer");
+  if (lb == status.end() || !lb->is_object()) return out;
+  auto entries = lb->find("ingress");
+  if (entries == lb->end() || !entries->is_array()) return out;
+  for (const auto& e : *entries) out.push_back({e.value("ip", ""), e.value("hostname", "")});
+  return out;
+}
+
+Json loadBalancerToJson(const std::vector<LoadBalancerIngress>& entries) {
+  Json list = Json::array();
+  for (const auto& e : entries) {
+    Json item = Json::object();
+    if (!e.ip.empty()) item["ip"] = e.ip;
+    if (!e.hostname.empty()) item["hostname"] = e.hostname;
+    list.push_back(item);
+  }
+  return list;
+}
+
 }  // namespace portico::crds

@@ -44,6 +44,15 @@ struct ObjectMeta {
   }
 };
 
+// One entry of status.loadBalancer.ingress (Services and Ingresses).
+struct LoadBalancerIngress {
+  std::string ip;
+  std::string hostname;
+  bool operator==(const LoadBalancerIngress&) const = default;
+};
+std::vector<LoadBalancerIngress> loadBalancerFromStatus(const Json& status);
+Json loadBalancerToJson(const std::vector<LoadBalancerIngress>& entries);
+
 void from_json(const Json& j, OwnerReference& out);
 void to_json(Json& j, const OwnerReference& in);
 void from_json(const Json& j, ObjectMeta& out);

@@ -37,6 +37,7 @@ void from_json(const Json& j, Service& out) {
     }
     out.ports.push_back(std::move(port));
   }
+  out.status_load_balancer = loadBalancerFromStatus(j.value("status", Json::object()));
 }
 
 void to_json(Json& j, const Service& in) {
@@ -52,6 +53,8 @@ void to_json(Json& j, const Service& in) {
       port["targetPort"] = p.target_port_number;
     j["spec"]["ports"].push_back(port);
   }
+  if (!in.status_load_balancer.empty())
+    j["status"]["loadBalancer"]["ingress"] = loadBalancerToJson(in.status_load_balancer);
 }
 
 void from_json(const Json& j, EndpointSlice& out) {

@@ -23,6 +23,7 @@ struct Service {
   std::string type = "ClusterIP";
   std::string external_name;  // type ExternalName
   std::vector<ServicePort> ports;
+  std::vector<LoadBalancerIngress> status_load_balancer;
 
   const ServicePort* portByNumber(int32_t number) const;
   const ServicePort* portByName(const std::string& name) const;

@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "controllers/ingress/class_selection.h"
+#include "controllers/ingress/selection.h"
 #include "crds/ingress_class_config.h"
 
 namespace portico::controllers::routes {
@@ -55,35 +55,15 @@ Expected<OfflineInputs> inputsFromManifests(const std::vector<local::ManifestObj
   }
 #undef PORTICO_DECODE_INTO
 
-  for (const auto& ingress : ingresses) {
-    auto cls = ingress::servingClass(*ingress, classes);
-    if (!cls) {
-      out.other_classes.push_back(ingress->metadata.key());
-      continue;
-    }
-    // One snapshot serves one class: the first of ours met (classes are few in practice).
-    if (out.ingress_class.empty()) out.ingress_class = *cls;
-    if (*cls == out.ingress_class)
-      out.inputs.ingresses.push_back(ingress);
-    else
-      out.other_classes.push_back(ingress->metadata.key());
-  }
-
-  // The class's IngressClassConfig, through IngressClass.spec.parameters.
-  for (const auto& c : classes) {
-    if (c->metadata.name != out.ingress_class || !c->parameters) continue;
-    if (c->parameters->api_group != crds::kPorticoGroup ||
-        c->parameters->kind != "IngressClassConfig")
-      continue;
-    for (const auto& config : configs) {
-      if (config->metadata.name != c->parameters->name) continue;
-      out.inputs.listeners.address = config->listeners.address;
-      out.inputs.listeners.http_port = static_cast<uint16_t>(config->listeners.http_port);
-      out.inputs.listeners.https_port = static_cast<uint16_t>(config->listeners.https_port);
-      out.inputs.default_certificate = config->default_certificate;
-      out.inputs.ssl_redirect_default = config->ssl_redirect;
-    }
-  }
+  auto selection = ingress::selectIngresses(ingresses, classes, configs, {});
+  if (!selection.served.config_problem.empty())
+    return Status(ErrorCode::InvalidArgument,
+                  "IngressClass " + selection.served.name + ": " + selection.served.config_problem);
+  out.ingress_class = selection.served.name;
+  out.inputs.ingresses = std::move(selection.ingresses);
+  out.other_classes = std::move(selection.other_classes);
+  if (selection.served.config)
+    ingress::applyClassSettings(selection.served.config->spec, out.inputs);
   return out;
 }
 
