@@ -7,6 +7,7 @@
 #include "operator/base/log.h"
 #include "operator/commands/debug_commands.h"
 #include "operator/commands/proxy_command.h"
+#include "operator/commands/run_commands.h"
 #include "operator/commands/snapshot_commands.h"
 #include "operator/runtime/manager.h"
 #include "portico_version.h"
@@ -120,6 +121,55 @@ int main(int argc, char** argv) {
                     "request body limit (413); 0: none");
   proxy->add_flag("--access-log", proxy_flags.settings.access_log, "log one JSON line per request");
 
+  // Shared by `operator` and `local`.
+  auto add_run_flags = [](CLI::App* cmd, portico::commands::RunFlags& run) {
+    cmd->add_option("--ingress-class", run.ingress_class,
+                    "IngressClass to serve (default: ours marked default, else the first by name)");
+    cmd->add_option("--controller-name", run.controller_name,
+                    "IngressClass spec.controller value that means Portico");
+    cmd->add_option("--snapshot", run.snapshot_path, "route snapshot file to publish (mode 0600)");
+    cmd->add_flag("!--no-proxy", run.embedded_proxy,
+                  "publish the snapshot only; a separate `portico proxy` serves it");
+    cmd->add_option("--http-address", run.http_address, "listen address (default: the config's)");
+    cmd->add_option("--http-port", run.http_port, "HTTP port (default: the config's; 0: any free)");
+    cmd->add_option("--https-port", run.https_port,
+                    "HTTPS port (default: the config's; 0: any free; -2: none)");
+    cmd->add_option("--metrics-address", run.metrics_address,
+                    "host:port serving /metrics, /healthz and /readyz");
+    cmd->add_option("--debounce-ms", run.debounce_ms,
+                    "quiet time before a change is compiled (bounded by 50 ms)");
+  };
+
+  portico::commands::OperatorFlags operator_flags;
+  double op_lease_duration = 15, op_renew_deadline = 10, op_retry_period = 2;
+  auto* operator_cmd = app.add_subcommand(
+      "operator", "Run the controllers and the embedded proxy against a Kubernetes cluster");
+  add_connection(operator_cmd);
+  add_run_flags(operator_cmd, operator_flags.run);
+  operator_cmd->add_flag("--leader-elect", operator_flags.leader_elect,
+                         "only the Lease holder writes status (every replica serves traffic)");
+  operator_cmd->add_option("--lease-namespace", operator_flags.lease_namespace,
+                           "namespace of the leader Lease (default: $POD_NAMESPACE or default)");
+  operator_cmd->add_option("--lease-name", operator_flags.lease_name, "name of the leader Lease");
+  operator_cmd->add_option("--identity", operator_flags.identity,
+                           "this replica's identity (default: hostname-pid)");
+  operator_cmd->add_option("--lease-duration", op_lease_duration, "seconds");
+  operator_cmd->add_option("--renew-deadline", op_renew_deadline, "seconds");
+  operator_cmd->add_option("--retry-period", op_retry_period, "seconds");
+  operator_cmd->add_option("--watch-namespace", operator_flags.watch_namespace,
+                           "watch Ingresses, Services and EndpointSlices in one namespace only");
+
+  portico::commands::LocalFlags local_flags;
+  auto* local_cmd = app.add_subcommand(
+      "local", "Run everything on manifests in a directory, no cluster (the embedded default)");
+  local_cmd
+      ->add_option("--manifests", local_flags.manifests_dir, "directory of manifests (watched)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  local_cmd->add_option("--state", local_flags.state_dir,
+                        "directory for what the operator writes: status, Secrets, Events");
+  add_run_flags(local_cmd, local_flags.run);
+
   CLI11_PARSE(app, argc, argv);
   portico::log::Level level;
   if (portico::log::parseLevel(log_level, level)) portico::log::setLevel(level);
@@ -136,6 +186,14 @@ int main(int argc, char** argv) {
     proxy_flags.settings.body_timeout = millis(upstream_timeout);
     return portico::commands::runProxy(proxy_flags);
   }
+  if (*operator_cmd) {
+    operator_flags.connection = conn;
+    operator_flags.lease_duration = millis(op_lease_duration);
+    operator_flags.renew_deadline = millis(op_renew_deadline);
+    operator_flags.retry_period = millis(op_retry_period);
+    return portico::commands::runOperator(operator_flags);
+  }
+  if (*local_cmd) return portico::commands::runLocal(local_flags);
   if (*compile) return portico::commands::runSnapshotCompile(manifests_dir, out_path, acme_tokens);
   if (*dump) return portico::commands::runSnapshotDump(snapshot_path);
   if (*explain) return portico::commands::runExplain(manifests_dir, host, path);

@@ -87,40 +87,58 @@ Expected<std::vector<json>> parseYamlDocuments(const std::string& text) {
   return out;
 }
 
-Expected<std::vector<ManifestObject>> loadManifestDir(const std::string& dir) {
+Expected<std::vector<std::string>> listManifestFiles(const std::string& dir) {
   namespace fs = std::filesystem;
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return Status(ErrorCode::NotFound, dir + ": not a directory");
-  std::vector<fs::path> files;
+  std::vector<std::string> files;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     auto ext = entry.path().extension().string();
+    auto name = entry.path().filename().string();
+    if (!name.empty() && name[0] == '.') continue;  // editors' swap and temporary files
     if (entry.is_regular_file() && (ext == ".yaml" || ext == ".yml" || ext == ".json"))
-      files.push_back(entry.path());
+      files.push_back(entry.path().string());
   }
   std::sort(files.begin(), files.end());
+  return files;
+}
+
+Expected<std::vector<ManifestObject>> loadManifestFile(const std::string& file) {
+  std::ifstream in(file);
+  if (!in) return Status(ErrorCode::NotFound, file + ": cannot be read");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  // JSON is YAML, so one parser serves both.
+  auto docs = parseYamlDocuments(ss.str());
+  if (!docs) return Status(ErrorCode::InvalidArgument, file + ": " + docs.error().message());
   std::vector<ManifestObject> objects;
-  for (const auto& file : files) {
-    std::ifstream in(file);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    // JSON is YAML, so one parser serves both.
-    auto docs = parseYamlDocuments(ss.str());
-    if (!docs)
-      return Status(ErrorCode::InvalidArgument, file.string() + ": " + docs.error().message());
-    int index = 0;
-    for (auto& doc : *docs) {
-      ++index;
-      std::string origin = file.string() + "#" + std::to_string(index);
-      if (!doc.is_object() || !doc.contains("kind") || !doc.contains("apiVersion"))
-        return Status(ErrorCode::InvalidArgument,
-                      origin + ": not a Kubernetes object (kind and apiVersion are required)");
-      if (!doc["metadata"].is_object() || !doc["metadata"].contains("name"))
-        return Status(ErrorCode::InvalidArgument, origin + ": metadata.name is required");
-      if (!isClusterScopedKind(doc["kind"].get<std::string>()) &&
-          !doc["metadata"].contains("namespace"))
-        doc["metadata"]["namespace"] = "default";
-      objects.push_back({std::move(doc), origin});
-    }
+  int index = 0;
+  for (auto& doc : *docs) {
+    ++index;
+    std::string origin = file + "#" + std::to_string(index);
+    if (!doc.is_object() || !doc.contains("kind") || !doc.contains("apiVersion") ||
+        !doc["kind"].is_string() || !doc["apiVersion"].is_string())
+      return Status(ErrorCode::InvalidArgument,
+                    origin + ": not a Kubernetes object (kind and apiVersion are required)");
+    if (!doc["metadata"].is_object() || !doc["metadata"].contains("name") ||
+        !doc["metadata"]["name"].is_string())
+      return Status(ErrorCode::InvalidArgument, origin + ": metadata.name is required");
+    if (!isClusterScopedKind(doc["kind"].get<std::string>()) &&
+        !doc["metadata"].contains("namespace"))
+      doc["metadata"]["namespace"] = "default";
+    objects.push_back({std::move(doc), origin});
+  }
+  return objects;
+}
+
+Expected<std::vector<ManifestObject>> loadManifestDir(const std::string& dir) {
+  auto files = listManifestFiles(dir);
+  if (!files) return files.error();
+  std::vector<ManifestObject> objects;
+  for (const auto& file : *files) {
+    auto loaded = loadManifestFile(file);
+    if (!loaded) return loaded.error();
+    for (auto& object : *loaded) objects.push_back(std::move(object));
   }
   return objects;
 }

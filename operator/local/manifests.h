@@ -24,6 +24,9 @@ struct ManifestObject {
 Expected<std::vector<nlohmann::json>> parseYamlDocuments(const std::string& text);
 
 Expected<std::vector<ManifestObject>> loadManifestDir(const std::string& dir);
+// The manifest files of a directory, sorted (dot files skipped: editors' temporaries).
+Expected<std::vector<std::string>> listManifestFiles(const std::string& dir);
+Expected<std::vector<ManifestObject>> loadManifestFile(const std::string& file);
 
 bool isClusterScopedKind(const std::string& kind);
 

@@ -1,5 +1,7 @@
 #include "operator/local/memory_client.h"
 
+#include "operator/base/time_format.h"
+
 #include <algorithm>
 #include <chrono>
 #include <functional>
@@ -158,6 +160,8 @@ Expected<Json> MemoryKubeClient::create(const kube::Resource& r, const Json& inp
   object["metadata"]["resourceVersion"] = std::to_string(rv_);
   object["metadata"]["uid"] = "uid-" + std::to_string(rv_);
   object["metadata"]["generation"] = 1;
+  if (!object["metadata"].contains("creationTimestamp"))
+    object["metadata"]["creationTimestamp"] = formatRfc3339(std::chrono::system_clock::now());
   items[key] = object;
   recordLocked(r, kube::WatchEventType::Added, object);
   return object;

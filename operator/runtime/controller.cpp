@@ -52,6 +52,8 @@ bool Controller::processNext(std::chrono::milliseconds max_wait) {
 }
 
 void Controller::run(CancelSource& cancel) {
+  queue_.resume();
+  if (on_start_) on_start_(queue_);
   CancelRegistration stop_queue(cancel, [this] { queue_.shutdown(); });
   std::vector<std::thread> threads;
   for (int i = 0; i < workers_; ++i) {

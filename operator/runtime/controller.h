@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -28,6 +29,9 @@ public:
 
   std::string name() const override { return "controller/" + name_; }
   WorkQueue& queue() { return queue_; }
+  // Runs at the start of every run(): a leader-only controller that starts leading enqueues
+  // every object here, since keys added while it was not leading were dropped.
+  void onStart(std::function<void(WorkQueue&)> callback) { on_start_ = std::move(callback); }
   const ControllerStats& stats() const { return stats_; }
 
   // Runs the workers until cancelled; shuts the queue down and waits for in-flight reconciles.
@@ -43,6 +47,7 @@ private:
   int workers_;
   WorkQueue queue_;
   ControllerStats stats_;
+  std::function<void(WorkQueue&)> on_start_;
 };
 
 }  // namespace portico::runtime

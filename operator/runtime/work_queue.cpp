@@ -105,6 +105,11 @@ void WorkQueue::shutdown() {
   cv_.notify_all();
 }
 
+void WorkQueue::resume() {
+  std::lock_guard lock(mutex_);
+  shutting_down_ = false;
+}
+
 bool WorkQueue::shuttingDown() const {
   std::lock_guard lock(mutex_);
   return shutting_down_;

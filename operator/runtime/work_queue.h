@@ -42,6 +42,8 @@ public:
   void done(const ObjectKey& key);
 
   void shutdown();
+  // Accepts keys again after shutdown() (leader-only controllers stop and start with the Lease).
+  void resume();
   bool shuttingDown() const;
 
   size_t depth() const;         // keys ready to be taken

@@ -1,0 +1,220 @@
+#include "controllers/control_plane.h"
+
+#include "operator/base/log.h"
+
+namespace portico::controllers {
+
+namespace {
+
+template <typename T>
+std::vector<std::shared_ptr<const T>> listOf(
+    const std::shared_ptr<runtime::Informer<T>>& informer) {
+  return informer ? informer->store().list() : std::vector<std::shared_ptr<const T>>{};
+}
+
+// Our own status writes must not cost a recompile: only spec (generation) or metadata that
+// routing reads (annotations, labels) changes matter.
+template <typename T>
+bool routingChanged(const std::shared_ptr<const T>& old_obj,
+                    const std::shared_ptr<const T>& new_obj) {
+  if (!old_obj || !new_obj) return true;
+  const auto& a = old_obj->metadata;
+  const auto& b = new_obj->metadata;
+  return a.generation != b.generation || a.generation == 0 || a.annotations != b.annotations ||
+         a.labels != b.labels;
+}
+
+}  // namespace
+
+ControlPlane::ControlPlane(kube::KubeClient& client, ControlPlaneOptions options,
+                           const Clock& clock)
+    : client_(client), options_(std::move(options)), clock_(clock) {}
+
+ControlPlane::~ControlPlane() = default;
+
+Expected<std::unique_ptr<ControlPlane>> ControlPlane::create(kube::KubeClient& client,
+                                                             ControlPlaneOptions options,
+                                                             const Clock& clock) {
+  std::unique_ptr<ControlPlane> plane(new ControlPlane(client, std::move(options), clock));
+  auto slices = client.preferredVersion("discovery.k8s.io", {"v1", "v1beta1"});
+  if (!slices)
+    return Status(slices.error().code(),
+                  "EndpointSlices (discovery.k8s.io v1 or v1beta1) are not served: " +
+                      slices.error().message());
+  plane->endpoint_slice_version_ = *slices;
+  auto configs = client.preferredVersion(crds::kPorticoGroup, {crds::kPorticoVersion});
+  plane->configs_served_ = configs.hasValue();
+  if (!plane->configs_served_)
+    log::warn("the IngressClassConfig CRD is not installed: classes use built-in defaults",
+              {{"fix", "kubectl apply -f crds/"}});
+  auto writer = proxy::SnapshotWriter::create(plane->options_.snapshot_path);
+  if (!writer) return writer.error();
+  plane->publisher_ = std::make_shared<routes::RoutePublisher>(
+      [p = plane.get()] { return p->build(); }, std::move(*writer), plane->options_.publisher);
+  plane->wire();
+  return plane;
+}
+
+void ControlPlane::wire() {
+  runtime::InformerOptions informer_options;
+  informer_options.namespace_ = options_.watch_namespace;
+  ingresses_ = std::make_shared<runtime::Informer<crds::Ingress>>(
+      client_, kube::resources::ingresses(), informer_options);
+  classes_ = std::make_shared<runtime::Informer<crds::IngressClass>>(
+      client_, kube::resources::ingressClasses());
+  if (configs_served_)
+    configs_ = std::make_shared<runtime::Informer<crds::IngressClassConfig>>(
+        client_, ingressclassconfig::ingressClassConfigs());
+  services_ = std::make_shared<runtime::Informer<crds::Service>>(
+      client_, kube::resources::services(), informer_options);
+  slices_ = std::make_shared<runtime::Informer<crds::EndpointSlice>>(
+      client_, kube::Resource{"discovery.k8s.io", endpoint_slice_version_, "endpointslices", true},
+      informer_options);
+  secrets_ = std::make_shared<routes::SecretTracker>(client_, [this] { publisher_->trigger(); });
+
+  events_ = std::make_unique<EventRecorder>(client_, "portico", options_.identity, clock_);
+  ingress_status_ = std::make_unique<ingress::IngressStatusReconciler>(
+      client_, ingresses_->store(), services_->store(), *publisher_, *events_);
+  ingress_status_controller_ =
+      std::make_shared<runtime::Controller>("ingress-status", *ingress_status_, 2, clock_);
+  static const runtime::Store<crds::IngressClassConfig> kNoConfigs;
+  config_status_ = std::make_unique<ingressclassconfig::ConfigStatusReconciler>(
+      client_, configs_ ? configs_->store() : kNoConfigs, *publisher_, *events_, clock_);
+  config_status_controller_ = std::make_shared<runtime::Controller>("ingressclassconfig-status",
+                                                                    *config_status_, 1, clock_);
+
+  auto trigger = [this] { publisher_->trigger(); };
+  auto triggerAll = [trigger]<typename T>(runtime::Informer<T>& informer) {
+    informer.addHandlers(
+        {[trigger](const ObjectKey&, const std::shared_ptr<const T>&) { trigger(); },
+         [trigger](const ObjectKey&, const std::shared_ptr<const T>&,
+                   const std::shared_ptr<const T>&) { trigger(); },
+         [trigger](const ObjectKey&, const std::shared_ptr<const T>&) { trigger(); }});
+  };
+  triggerAll(*classes_);
+  triggerAll(*slices_);
+  // A publish Service's load-balancer status is copied into Ingress status: recheck them all.
+  services_->addHandlers(
+      {[trigger](const ObjectKey&, const std::shared_ptr<const crds::Service>&) { trigger(); },
+       [this, trigger](const ObjectKey&, const std::shared_ptr<const crds::Service>& a,
+                       const std::shared_ptr<const crds::Service>& b) {
+         if (routingChanged(a, b) || a->ports.size() != b->ports.size()) trigger();
+         if (a->status_load_balancer != b->status_load_balancer)
+           for (const auto& key : ingresses_->store().keys())
+             ingress_status_controller_->queue().add(key);
+       },
+       [trigger](const ObjectKey&, const std::shared_ptr<const crds::Service>&) { trigger(); }});
+  ingresses_->addHandlers(
+      {[this](const ObjectKey& key, const std::shared_ptr<const crds::Ingress>&) {
+         publisher_->trigger();
+         ingress_status_controller_->queue().add(key);
+       },
+       [this](const ObjectKey& key, const std::shared_ptr<const crds::Ingress>& a,
+              const std::shared_ptr<const crds::Ingress>& b) {
+         if (routingChanged(a, b)) publisher_->trigger();
+         ingress_status_controller_->queue().add(key);
+       },
+       [this](const ObjectKey& key, const std::shared_ptr<const crds::Ingress>&) {
+         publisher_->trigger();
+         ingress_status_controller_->queue().add(key);
+       }});
+  if (configs_) {
+    configs_->addHandlers(
+        {[this](const ObjectKey& key, const std::shared_ptr<const crds::IngressClassConfig>&) {
+           publisher_->trigger();
+           config_status_controller_->queue().add(key);
+         },
+         [this](const ObjectKey& key, const std::shared_ptr<const crds::IngressClassConfig>& a,
+                const std::shared_ptr<const crds::IngressClassConfig>& b) {
+           if (routingChanged(a, b)) publisher_->trigger();
+           config_status_controller_->queue().add(key);
+         },
+         [this](const ObjectKey&, const std::shared_ptr<const crds::IngressClassConfig>&) {
+           publisher_->trigger();
+         }});
+  }
+
+  // After each publication the status writers look at every served Ingress (cheap when
+  // nothing changed: a comparison against the cache) and at the served class's config.
+  publisher_->onPublished([this](const routes::PublishedRoutes& published) {
+    for (const auto& key : published.built.ingresses) ingress_status_controller_->queue().add(key);
+    if (published.built.served.config)
+      config_status_controller_->queue().add(published.built.served.config->metadata.key());
+  });
+  ingress_status_controller_->onStart([this](runtime::WorkQueue& queue) {
+    for (const auto& key : ingresses_->store().keys()) queue.add(key);
+  });
+  config_status_controller_->onStart([this](runtime::WorkQueue& queue) {
+    if (configs_)
+      for (const auto& key : configs_->store().keys()) queue.add(key);
+  });
+
+  runtime::ManagerOptions manager_options;
+  manager_options.leader_election = options_.leader_election;
+  manager_ = std::make_unique<runtime::Manager>(&client_, manager_options, clock_);
+  manager_->addCache(ingresses_);
+  manager_->addCache(classes_);
+  if (configs_) manager_->addCache(configs_);
+  manager_->addCache(services_);
+  manager_->addCache(slices_);
+  manager_->add(secrets_);
+  manager_->add(publisher_);
+  manager_->addLeaderOnly(ingress_status_controller_);
+  manager_->addLeaderOnly(config_status_controller_);
+}
+
+Status ControlPlane::run(CancelSource& stop) {
+  // The first build happens once the caches are full (the Manager starts runnables after sync).
+  publisher_->trigger();
+  return manager_->run(stop);
+}
+
+bool ControlPlane::ready() const {
+  return manager_->cachesSynced() && publisher_->current() != nullptr;
+}
+
+routes::BuiltRoutes ControlPlane::build() {
+  routes::BuiltRoutes out;
+  auto selection = ingress::selectIngresses(listOf(ingresses_), listOf(classes_), listOf(configs_),
+                                            options_.selection);
+  const auto& served = selection.served;
+  // The class settings in service: the config's when valid; the last valid ones while it is
+  // not (a typo must not move the listeners); built-in defaults without a config.
+  crds::IngressClassConfigSpec spec;
+  if (served.config && served.config_errors.empty()) {
+    spec = served.config->spec;
+    last_good_spec_ = spec;
+    last_good_generation_ = served.config->metadata.generation;
+    last_good_config_ = served.config->metadata.name;
+    out.applied_config_generation = last_good_generation_;
+  } else if (served.config && last_good_spec_ &&
+             last_good_config_ == served.config->metadata.name) {
+    spec = *last_good_spec_;
+    out.applied_config_generation = last_good_generation_;
+  }
+  out.applied_spec = spec;
+  if (!served.config_problem.empty())
+    log::warn("IngressClass settings not applied",
+              {{"ingressClass", served.name}, {"reason", served.config_problem}});
+
+  routes::RouteInputs inputs;
+  ingress::applyClassSettings(spec, inputs);
+  secrets_->setWanted(ingress::referencedSecrets(selection, spec.default_certificate));
+  if (!secrets_->settled() && !publisher_->current()) {
+    auto now = std::chrono::steady_clock::now();
+    if (!unsettled_since_) unsettled_since_ = now;
+    if (now - *unsettled_since_ < options_.secret_grace) return out;  // not ready: wait
+  }
+  inputs.ingresses = selection.ingresses;
+  inputs.services = services_->store().list();
+  inputs.endpoint_slices = slices_->store().list();
+  inputs.secrets = secrets_->secrets();
+  inputs.now = clock_.now();
+  out.compiled = routes::compileRoutes(inputs);
+  for (const auto& ingress : selection.ingresses) out.ingresses.insert(ingress->metadata.key());
+  out.served = selection.served;
+  out.ready = true;
+  return out;
+}
+
+}  // namespace portico::controllers

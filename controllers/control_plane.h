@@ -1,0 +1,88 @@
+// ControlPlane: the operator's controllers wired on one KubeClient (a real API server for
+// `portico operator`, the in-memory one for `portico local`):
+//   informers  Ingress, IngressClass, IngressClassConfig, Service, EndpointSlice (v1, or v1beta1
+//              when that is what discovery finds); TLS Secrets only as referenced (SecretTracker)
+//   every replica   RoutePublisher: any change → debounced compile → snapshot file
+//   leader only     Ingress status + Events; IngressClassConfig status + Events
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "controllers/common/event_recorder.h"
+#include "controllers/ingress/selection.h"
+#include "controllers/ingress/status_reconciler.h"
+#include "controllers/ingressclassconfig/status_reconciler.h"
+#include "controllers/routes/publisher.h"
+#include "controllers/routes/secret_tracker.h"
+#include "crds/ingress.h"
+#include "crds/ingress_class_config.h"
+#include "crds/service.h"
+#include "operator/runtime/controller.h"
+#include "operator/runtime/informer.h"
+#include "operator/runtime/manager.h"
+
+namespace portico::controllers {
+
+struct ControlPlaneOptions {
+  ingress::SelectionOptions selection;
+  std::string snapshot_path;
+  routes::PublisherOptions publisher;
+  std::optional<kube::LeaderElectionConfig> leader_election;  // none: always the leader
+  std::string identity = "portico";                           // in Events and the Lease
+  std::string watch_namespace;                                // "" = all namespaces
+  // How long the first snapshot waits for referenced Secrets before publishing without them.
+  std::chrono::milliseconds secret_grace{3000};
+};
+
+class ControlPlane {
+public:
+  // Discovers the EndpointSlice version and whether the IngressClassConfig CRD is installed;
+  // creates the snapshot file.
+  static Expected<std::unique_ptr<ControlPlane>> create(
+      kube::KubeClient& client, ControlPlaneOptions options,
+      const Clock& clock = SystemClock::instance());
+  ~ControlPlane();
+
+  // Runs until `stop` fires.
+  Status run(CancelSource& stop);
+
+  bool ready() const;  // caches synced and a snapshot published
+  bool isLeader() const { return manager_->isLeader(); }
+  const routes::RoutePublisher& publisher() const { return *publisher_; }
+  const std::string& endpointSliceVersion() const { return endpoint_slice_version_; }
+
+private:
+  ControlPlane(kube::KubeClient& client, ControlPlaneOptions options, const Clock& clock);
+  routes::BuiltRoutes build();
+  void wire();
+
+  kube::KubeClient& client_;
+  ControlPlaneOptions options_;
+  const Clock& clock_;
+  std::string endpoint_slice_version_;
+  bool configs_served_ = false;
+
+  std::shared_ptr<runtime::Informer<crds::Ingress>> ingresses_;
+  std::shared_ptr<runtime::Informer<crds::IngressClass>> classes_;
+  std::shared_ptr<runtime::Informer<crds::IngressClassConfig>> configs_;
+  std::shared_ptr<runtime::Informer<crds::Service>> services_;
+  std::shared_ptr<runtime::Informer<crds::EndpointSlice>> slices_;
+  std::shared_ptr<routes::SecretTracker> secrets_;
+  std::shared_ptr<routes::RoutePublisher> publisher_;
+  std::unique_ptr<EventRecorder> events_;
+  std::unique_ptr<ingress::IngressStatusReconciler> ingress_status_;
+  std::unique_ptr<ingressclassconfig::ConfigStatusReconciler> config_status_;
+  std::shared_ptr<runtime::Controller> ingress_status_controller_;
+  std::shared_ptr<runtime::Controller> config_status_controller_;
+  std::unique_ptr<runtime::Manager> manager_;
+
+  // Touched only by the publisher thread (build()).
+  std::optional<crds::IngressClassConfigSpec> last_good_spec_;
+  int64_t last_good_generation_ = 0;
+  std::string last_good_config_;
+  std::optional<std::chrono::steady_clock::time_point> unsettled_since_;
+};
+
+}  // namespace portico::controllers

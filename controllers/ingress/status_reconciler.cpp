@@ -1,0 +1,77 @@
+#include "controllers/ingress/status_reconciler.h"
+
+#include "controllers/ingress/status.h"
+#include "operator/base/log.h"
+
+namespace portico::controllers::ingress {
+
+IngressStatusReconciler::IngressStatusReconciler(kube::KubeClient& client,
+                                                 const runtime::Store<crds::Ingress>& ingresses,
+                                                 const runtime::Store<crds::Service>& services,
+                                                 const routes::RoutePublisher& publisher,
+                                                 EventRecorder& events)
+    : client_(client),
+      ingresses_(ingresses),
+      services_(services),
+      publisher_(publisher),
+      events_(events) {}
+
+Expected<runtime::Result> IngressStatusReconciler::reconcile(const runtime::Request& request) {
+  auto ingress = ingresses_.get(request.key);
+  if (!ingress) {
+    std::lock_guard lock(mutex_);
+    reported_.erase(request.key);
+    return runtime::Result{};
+  }
+  auto published = publisher_.current();
+  // Not published yet, or not ours: nothing to say (the next publication enqueues it again).
+  if (!published || !published->built.ingresses.count(request.key)) return runtime::Result{};
+
+  const auto& built = published->built;
+  crds::IngressClassConfigSpec spec = built.applied_spec.value_or(crds::IngressClassConfigSpec{});
+  std::shared_ptr<const crds::Service> publish_service;
+  if (spec.status_publishing.service)
+    publish_service = services_.get(*spec.status_publishing.service);
+  auto desired = desiredLoadBalancer(spec, publish_service.get());
+
+  if (ingress->status_load_balancer != desired) {
+    kube::Json patch = {
+        {"status", {{"loadBalancer", {{"ingress", crds::loadBalancerToJson(desired)}}}}}};
+    kube::PatchOptions options;
+    options.subresource = "status";
+    auto written = client_.patch(kube::resources::ingresses(), request.key, kube::PatchType::Merge,
+                                 patch.dump(), options);
+    if (!written) {
+      if (written.error().code() == ErrorCode::NotFound) return runtime::Result{};
+      return written.error();
+    }
+    ++status_writes_;
+    log::debug("ingress status written", {{"ingress", request.key.toString()}});
+  }
+  reportProblems(*ingress, built.compiled.problems);
+  return runtime::Result{};
+}
+
+void IngressStatusReconciler::reportProblems(const crds::Ingress& ingress,
+                                             const std::vector<routes::RouteProblem>& all) {
+  const ObjectKey key = ingress.metadata.key();
+  std::set<std::string> current;
+  std::vector<const routes::RouteProblem*> fresh;
+  {
+    std::lock_guard lock(mutex_);
+    const auto& before = reported_[key];
+    for (const auto& problem : all) {
+      if (problem.ingress != key) continue;
+      std::string id = std::string(routes::problemKindName(problem.kind)) + "\n" + problem.message;
+      if (!before.count(id)) fresh.push_back(&problem);
+      current.insert(std::move(id));
+    }
+    reported_[key] = current;
+  }
+  ObjectReference ref{"networking.k8s.io/v1", "Ingress", key.namespace_, key.name,
+                      ingress.metadata.uid};
+  for (const auto* problem : fresh)
+    events_.record(ref, "Warning", routes::problemKindName(problem->kind), problem->message);
+}
+
+}  // namespace portico::controllers::ingress

@@ -1,0 +1,78 @@
+#include "controllers/routes/publisher.h"
+
+#include "operator/base/log.h"
+
+namespace portico::controllers::routes {
+
+RoutePublisher::RoutePublisher(Build build, std::unique_ptr<proxy::SnapshotWriter> writer,
+                               PublisherOptions options)
+    : build_(std::move(build)), writer_(std::move(writer)), options_(options) {}
+
+void RoutePublisher::trigger() {
+  std::lock_guard lock(mutex_);
+  auto now = std::chrono::steady_clock::now();
+  if (!dirty_) first_trigger_ = now;
+  last_trigger_ = now;
+  dirty_ = true;
+  cv_.notify_all();
+}
+
+std::shared_ptr<const PublishedRoutes> RoutePublisher::current() const {
+  std::lock_guard lock(mutex_);
+  return current_;
+}
+
+void RoutePublisher::run(CancelSource& cancel) {
+  CancelRegistration wake(cancel, [this] {
+    std::lock_guard lock(mutex_);
+    cv_.notify_all();
+  });
+  while (!cancel.cancelled()) {
+    {
+      std::unique_lock lock(mutex_);
+      cv_.wait(lock, [&] { return dirty_ || cancel.cancelled(); });
+      if (cancel.cancelled()) return;
+      // Debounce: quiet for `debounce`, or `max_delay` since the first trigger.
+      while (!cancel.cancelled()) {
+        auto deadline =
+            std::min(last_trigger_ + options_.debounce, first_trigger_ + options_.max_delay);
+        if (std::chrono::steady_clock::now() >= deadline) break;
+        cv_.wait_until(lock, deadline);
+      }
+      dirty_ = false;
+    }
+    publishOnce();
+  }
+}
+
+void RoutePublisher::publishOnce() {
+  BuiltRoutes built = build_();
+  ++compiles_;
+  if (!built.ready) return;  // the missing input triggers again when it arrives
+  auto previous = current();
+  uint64_t generation = previous ? previous->generation : 0;
+  if (!previous || !(previous->built.compiled.table == built.compiled.table)) {
+    auto published = writer_->publish(built.compiled.table);
+    if (!published) {
+      log::error("snapshot not published", {{"error", published.error().toString()}});
+      return;  // the previous snapshot stays in service; the next change retries
+    }
+    generation = *published;
+    log::info("snapshot published",
+              {{"generation", std::to_string(generation)},
+               {"routes", std::to_string(built.compiled.table.routes().size())},
+               {"ingresses", std::to_string(built.ingresses.size())},
+               {"problems", std::to_string(built.compiled.problems.size())}});
+  }
+  auto next = std::make_shared<PublishedRoutes>();
+  next->generation = generation;
+  next->built = std::move(built);
+  next->published_at = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(mutex_);
+    current_ = next;
+  }
+  if (on_published_) on_published_(*next);
+}
+
+}  // namespace portico::controllers::routes

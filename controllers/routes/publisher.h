@@ -1,0 +1,81 @@
+// RoutePublisher: turns "something changed" into a published snapshot, debounced with a bounded
+// delay: after a trigger it waits until `debounce` passes without another trigger, but never
+// longer than `max_delay` after the first one, so a storm of watch events costs one compile and
+// a single change goes live within milliseconds. An unchanged RouteTable is not written again.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+
+#include "controllers/ingress/selection.h"
+#include "controllers/routes/compile.h"
+#include "operator/proxy/snapshot_writer.h"
+#include "operator/runtime/runnable.h"
+
+namespace portico::controllers::routes {
+
+// What one build produced: the compiled routes and what the status writers need to know.
+struct BuiltRoutes {
+  bool ready = false;  // false: inputs not complete yet (e.g. Secrets being fetched): wait
+  CompiledRoutes compiled;
+  ingress::ServedClass served;
+  std::set<ObjectKey> ingresses;  // served Ingresses
+  // The class settings in effect (the last valid ones when the current spec is invalid) and
+  // the config generation they came from.
+  std::optional<crds::IngressClassConfigSpec> applied_spec;
+  int64_t applied_config_generation = 0;
+};
+
+struct PublishedRoutes {
+  uint64_t generation = 0;  // of the snapshot in service
+  BuiltRoutes built;
+  std::chrono::steady_clock::time_point published_at;
+};
+
+struct PublisherOptions {
+  std::chrono::milliseconds debounce{5};
+  std::chrono::milliseconds max_delay{50};
+};
+
+class RoutePublisher final : public runtime::Runnable {
+public:
+  using Build = std::function<BuiltRoutes()>;
+  using OnPublished = std::function<void(const PublishedRoutes&)>;
+
+  RoutePublisher(Build build, std::unique_ptr<proxy::SnapshotWriter> writer,
+                 PublisherOptions options = {});
+
+  // Must be set before run().
+  void onPublished(OnPublished callback) { on_published_ = std::move(callback); }
+
+  std::string name() const override { return "route-publisher"; }
+  void run(CancelSource& cancel) override;
+
+  // Any input changed. Cheap; callable from any thread.
+  void trigger();
+  // The newest publication (null before the first).
+  std::shared_ptr<const PublishedRoutes> current() const;
+  uint64_t compileCount() const { return compiles_.load(); }
+
+private:
+  void publishOnce();
+
+  Build build_;
+  std::unique_ptr<proxy::SnapshotWriter> writer_;
+  PublisherOptions options_;
+  OnPublished on_published_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;
+  bool dirty_ = false;
+  std::chrono::steady_clock::time_point first_trigger_, last_trigger_;
+  std::shared_ptr<const PublishedRoutes> current_;
+  std::atomic<uint64_t> compiles_{0};
+};
+
+}  // namespace portico::controllers::routes

@@ -1,0 +1,181 @@
+#include "controllers/routes/secret_tracker.h"
+
+#include <thread>
+
+#include "operator/base/backoff.h"
+#include "operator/base/log.h"
+
+namespace portico::controllers::routes {
+
+namespace {
+const kube::Resource kSecrets = kube::resources::secrets();
+// Secrets of other types are not certificates; the server filters them out of the stream.
+const char* kTlsTypeSelector = "type=kubernetes.io/tls";
+
+std::shared_ptr<const crds::Secret> decodeSecret(const kube::Json& object, const ObjectKey& key) {
+  try {
+    return std::make_shared<const crds::Secret>(object.get<crds::Secret>());
+  } catch (const std::exception& e) {
+    // The message names the key inside the Secret, never its value.
+    log::warn("secret cannot be decoded", {{"secret", key.toString()}, {"error", e.what()}});
+    return nullptr;
+  }
+}
+}  // namespace
+
+SecretTracker::SecretTracker(kube::KubeClient& client, std::function<void()> on_change)
+    : client_(client), on_change_(std::move(on_change)) {}
+
+void SecretTracker::setWanted(const std::set<ObjectKey>& wanted) {
+  std::lock_guard lock(mutex_);
+  if (wanted == wanted_) return;
+  for (const auto& key : wanted)
+    if (!wanted_.count(key)) pending_.insert(key);
+  for (auto it = cache_.begin(); it != cache_.end();) {
+    if (wanted.count(it->first)) {
+      ++it;
+    } else {
+      resource_versions_.erase(it->first);
+      it = cache_.erase(it);
+    }
+  }
+  for (auto it = pending_.begin(); it != pending_.end();)
+    it = wanted.count(*it) ? std::next(it) : pending_.erase(it);
+  wanted_ = wanted;
+  cv_.notify_all();
+}
+
+std::vector<std::shared_ptr<const crds::Secret>> SecretTracker::secrets() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::shared_ptr<const crds::Secret>> out;
+  out.reserve(cache_.size());
+  for (const auto& [key, secret] : cache_) out.push_back(secret);
+  return out;
+}
+
+size_t SecretTracker::cachedCount() const {
+  std::lock_guard lock(mutex_);
+  return cache_.size();
+}
+
+bool SecretTracker::settled() const {
+  std::lock_guard lock(mutex_);
+  return pending_.empty();
+}
+
+// Returns whether the cache changed. A null secret means "absent".
+bool SecretTracker::store(const ObjectKey& key, std::shared_ptr<const crds::Secret> secret) {
+  std::lock_guard lock(mutex_);
+  if (!wanted_.count(key)) return false;
+  if (!secret) {
+    resource_versions_.erase(key);
+    return cache_.erase(key) > 0;
+  }
+  auto& rv = resource_versions_[key];
+  if (cache_.count(key) && rv == secret->metadata.resource_version) return false;
+  rv = secret->metadata.resource_version;
+  cache_[key] = std::move(secret);
+  return true;
+}
+
+void SecretTracker::fetchPending(CancelSource& cancel) {
+  ExponentialBackoff backoff{std::chrono::milliseconds(200), std::chrono::milliseconds(10000), 2.0};
+  int failures = 0;
+  while (!cancel.cancelled()) {
+    ObjectKey key;
+    {
+      std::unique_lock lock(mutex_);
+      cv_.wait_for(lock, std::chrono::milliseconds(200), [&] { return !pending_.empty(); });
+      if (pending_.empty()) continue;
+      key = *pending_.begin();
+    }
+    auto object = client_.get(kSecrets, key);
+    bool changed = false;
+    if (object) {
+      changed = store(key, decodeSecret(*object, key));
+    } else if (object.error().code() == ErrorCode::NotFound) {
+      changed = store(key, nullptr);
+    } else {
+      log::warn("secret fetch failed, retrying",
+                {{"secret", key.toString()}, {"error", object.error().toString()}});
+      if (!cancel.sleepFor(backoff.delay(failures++, 0.5))) return;
+      continue;
+    }
+    failures = 0;
+    bool now_settled;
+    {
+      std::lock_guard lock(mutex_);
+      pending_.erase(key);
+      now_settled = pending_.empty();
+    }
+    // Settling matters too: the publisher waits for it before the first snapshot.
+    if (changed || now_settled) on_change_();
+  }
+}
+
+void SecretTracker::watchLoop(CancelSource& cancel) {
+  ExponentialBackoff backoff{std::chrono::milliseconds(250), std::chrono::milliseconds(8000), 2.0};
+  int failures = 0;
+  bool first = true;
+  while (!cancel.cancelled()) {
+    // The current resourceVersion, without listing every Secret.
+    kube::ListOptions probe;
+    probe.limit = 1;
+    probe.field_selector = kTlsTypeSelector;
+    auto page = client_.list(kSecrets, "", probe);
+    if (!page) {
+      log::warn("secret watch cannot start", {{"error", page.error().toString()}});
+      if (!cancel.sleepFor(backoff.delay(failures++, 0.5))) return;
+      continue;
+    }
+    std::string rv = page->resource_version;
+    if (!first) {  // events may have been missed: fetch every wanted Secret again
+      std::lock_guard lock(mutex_);
+      pending_ = wanted_;
+      cv_.notify_all();
+    }
+    first = false;
+    while (!cancel.cancelled()) {
+      kube::WatchOptions options;
+      options.resource_version = rv;
+      options.field_selector = kTlsTypeSelector;
+      bool got_event = false;
+      Status status = client_.watch(
+          kSecrets, "", options,
+          [&](kube::WatchEvent&& event) {
+            got_event = true;
+            const kube::Json& meta = event.object["metadata"];
+            if (auto v = meta.find("resourceVersion"); v != meta.end() && v->is_string())
+              rv = v->get<std::string>();
+            if (event.type == kube::WatchEventType::Bookmark ||
+                event.type == kube::WatchEventType::Error)
+              return true;
+            ObjectKey key{meta.value("namespace", ""), meta.value("name", "")};
+            {
+              std::lock_guard lock(mutex_);
+              if (!wanted_.count(key)) return true;  // not ours: dropped, never cached
+            }
+            bool changed = event.type == kube::WatchEventType::Deleted
+                               ? store(key, nullptr)
+                               : store(key, decodeSecret(event.object, key));
+            if (changed) on_change_();
+            return true;
+          },
+          cancel);
+      if (cancel.cancelled()) return;
+      if (status.isOk()) continue;  // the server ended the watch: resume from rv
+      if (got_event) failures = 0;
+      log::warn("secret watch ended, restarting", {{"error", status.toString()}});
+      if (!cancel.sleepFor(backoff.delay(failures++, 0.5))) return;
+      break;  // relist for a fresh resourceVersion (410 or a lost connection)
+    }
+  }
+}
+
+void SecretTracker::run(CancelSource& cancel) {
+  std::thread watcher([&] { watchLoop(cancel); });
+  fetchPending(cancel);
+  watcher.join();
+}
+
+}  // namespace portico::controllers::routes

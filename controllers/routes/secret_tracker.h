@@ -1,0 +1,55 @@
+// SecretTracker: the Secrets that served Ingresses reference, and only those (cert-manager's
+// cluster-wide Secret cache is what blows up its memory). A wanted Secret is fetched with GET
+// when it becomes wanted; afterwards one cluster-wide watch of kubernetes.io/tls Secrets
+// (started from the current resourceVersion, so existing Secrets are not replayed) keeps the
+// wanted ones fresh, and everything else in the stream is dropped at once. After a 410 or a
+// reconnect every wanted Secret is fetched again.
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <vector>
+
+#include "crds/secret.h"
+#include "operator/kube/client.h"
+#include "operator/runtime/runnable.h"
+
+namespace portico::controllers::routes {
+
+class SecretTracker final : public runtime::Runnable {
+public:
+  // `on_change` runs (on the tracker's threads) whenever a wanted Secret appeared, changed or
+  // went away.
+  SecretTracker(kube::KubeClient& client, std::function<void()> on_change);
+
+  std::string name() const override { return "secret-tracker"; }
+  void run(CancelSource& cancel) override;
+
+  // Replaces the wanted set; Secrets no longer wanted are forgotten at once.
+  void setWanted(const std::set<ObjectKey>& wanted);
+  // The wanted Secrets that exist (a missing one is simply absent).
+  std::vector<std::shared_ptr<const crds::Secret>> secrets() const;
+  size_t cachedCount() const;
+  // True once every wanted Secret has been fetched at least once (found or not).
+  bool settled() const;
+
+private:
+  void fetchPending(CancelSource& cancel);
+  void watchLoop(CancelSource& cancel);
+  bool store(const ObjectKey& key, std::shared_ptr<const crds::Secret> secret);
+
+  kube::KubeClient& client_;
+  std::function<void()> on_change_;
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;
+  std::set<ObjectKey> wanted_;
+  std::set<ObjectKey> pending_;  // wanted, not fetched yet
+  std::map<ObjectKey, std::shared_ptr<const crds::Secret>> cache_;
+  std::map<ObjectKey, std::string> resource_versions_;
+};
+
+}  // namespace portico::controllers::routes

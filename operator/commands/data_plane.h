@@ -1,0 +1,44 @@
+// DataPlane: the proxy serving a snapshot file — `portico proxy` alone, or embedded in
+// `portico operator` / `portico local` (which publish into the same file: the snapshot is the
+// only contract between the two planes, whether they share a process or not). It waits for the
+// first valid snapshot, binds the listeners (flags override the snapshot's), then follows the
+// file: each new generation is validated, its TLS contexts built off the workers' path, and
+// handed to the workers.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <string>
+
+#include "operator/base/cancel.h"
+#include "operator/base/status.h"
+#include "operator/proxy/proxy_settings.h"
+
+namespace portico::commands {
+
+struct DataPlaneOptions {
+  std::string snapshot_path;
+  std::string http_address;  // default: the snapshot's listener address
+  int http_port = -1;        // default: the snapshot's listener port; 0 picks a free one
+  int https_port = -1;       // likewise for HTTPS; -2 disables the TLS listener
+  int workers = 0;           // default: one per core
+  proxy::ProxySettings settings;
+};
+
+class DataPlane {
+public:
+  explicit DataPlane(DataPlaneOptions options) : options_(std::move(options)) {}
+
+  // Blocks until `stop` fires. `on_listening` gets "http://addr:port[ and https://addr:port]".
+  Status run(CancelSource& stop, const std::function<void(const std::string&)>& on_listening = {});
+
+  bool serving() const { return serving_.load(); }
+  uint64_t generation() const { return generation_.load(); }
+
+private:
+  DataPlaneOptions options_;
+  std::atomic<bool> serving_{false};
+  std::atomic<uint64_t> generation_{0};
+};
+
+}  // namespace portico::commands

@@ -1,0 +1,208 @@
+#include "operator/commands/run_commands.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include "controllers/control_plane.h"
+#include "operator/base/log.h"
+#include "operator/commands/data_plane.h"
+#include "operator/commands/health_server.h"
+#include "operator/kube/config.h"
+#include "operator/local/kinds.h"
+#include "operator/local/local_client.h"
+#include "operator/local/manifest_sync.h"
+#include "operator/runtime/manager.h"
+
+namespace portico::commands {
+
+namespace {
+
+std::string defaultIdentity() {
+  char host[256] = {0};
+  gethostname(host, sizeof host - 1);
+  return std::string(host) + "-" + std::to_string(getpid());
+}
+
+// The proxy's limits and timeouts come from the class's IngressClassConfig.
+proxy::ProxySettings settingsFrom(const crds::ProxyTuning& tuning) {
+  proxy::ProxySettings s;
+  s.header_timeout = std::chrono::seconds(tuning.header_timeout_seconds);
+  s.idle_timeout = std::chrono::seconds(tuning.idle_timeout_seconds);
+  s.connect_timeout = std::chrono::seconds(tuning.connect_timeout_seconds);
+  s.upstream_timeout = std::chrono::seconds(tuning.upstream_timeout_seconds);
+  s.body_timeout = std::chrono::seconds(tuning.upstream_timeout_seconds);
+  s.max_head_bytes = static_cast<size_t>(tuning.max_header_bytes);
+  s.max_body_bytes = static_cast<uint64_t>(tuning.max_body_bytes);
+  s.access_log = tuning.access_log;
+  return s;
+}
+
+// Runs the control plane and (unless disabled) the embedded proxy until SIGTERM/SIGINT.
+int runPlanes(kube::KubeClient& client, controllers::ControlPlaneOptions options,
+              const RunFlags& run, CancelSource& stop) {
+  options.selection.controller = run.controller_name;
+  options.selection.ingress_class = run.ingress_class;
+  options.publisher.debounce = std::chrono::milliseconds(run.debounce_ms);
+  auto plane = controllers::ControlPlane::create(client, options);
+  if (!plane) {
+    std::cerr << "portico: " << plane.error().message() << "\n";
+    return 1;
+  }
+  auto& control = **plane;
+  std::optional<DataPlane> data;
+  auto registry = std::make_shared<prometheus::Registry>();
+  auto gauge = [&](const char* name, const char* help) -> prometheus::Gauge& {
+    return prometheus::BuildGauge().Name(name).Help(help).Register(*registry).Add({});
+  };
+  auto& generation =
+      gauge("portico_snapshot_generation", "Generation of the route snapshot published");
+  auto& ingresses = gauge("portico_ingresses_served", "Ingresses served by this class");
+  auto& routes = gauge("portico_routes", "Routes in the published snapshot");
+  auto& problems =
+      gauge("portico_route_problems", "Ingress rules that cannot be served as written");
+  auto& compiles = gauge("portico_route_compiles", "Route compilations since start");
+  auto& leader = gauge("portico_leader", "1 while this replica holds the leader Lease");
+  auto& ready = gauge("portico_ready", "1 once caches are synced and a snapshot is served");
+  auto is_ready = [&] { return control.ready() && (!data || data->serving()); };
+  HealthServer health(is_ready, registry, [&] {
+    if (auto published = control.publisher().current()) {
+      generation.Set(static_cast<double>(published->generation));
+      ingresses.Set(static_cast<double>(published->built.ingresses.size()));
+      routes.Set(static_cast<double>(published->built.compiled.table.routes().size()));
+      problems.Set(static_cast<double>(published->built.compiled.problems.size()));
+    }
+    compiles.Set(static_cast<double>(control.publisher().compileCount()));
+    leader.Set(control.isLeader() ? 1 : 0);
+    ready.Set(is_ready() ? 1 : 0);
+  });
+  if (!run.metrics_address.empty()) {
+    if (Status st = health.start(run.metrics_address); !st) {
+      std::cerr << "portico: " << st.message() << "\n";
+      return 1;
+    }
+  }
+
+  Status control_status;
+  std::thread control_thread([&] {
+    control_status = control.run(stop);
+    stop.cancel();  // a control plane that cannot run (caches never synced) ends the process
+  });
+
+  Status data_status;
+  if (run.embedded_proxy) {
+    // The proxy's settings come from the class's config: wait for the first publication.
+    while (!stop.cancelled() && !control.publisher().current())
+      stop.sleepFor(std::chrono::milliseconds(5));
+    if (!stop.cancelled()) {
+      auto published = control.publisher().current();
+      crds::IngressClassConfigSpec spec =
+          published->built.applied_spec.value_or(crds::IngressClassConfigSpec{});
+      data.emplace(DataPlaneOptions{options.snapshot_path, run.http_address, run.http_port,
+                                    run.https_port, static_cast<int>(spec.proxy.workers),
+                                    settingsFrom(spec.proxy)});
+      data_status = data->run(stop, [](const std::string& listening) {
+        std::cout << "listening on " << listening << std::endl;
+      });
+      if (!data_status) stop.cancel();
+    }
+  }
+  control_thread.join();
+  health.stop();
+  for (const Status& st : {control_status, data_status}) {
+    if (!st && st.code() != ErrorCode::Cancelled) {
+      std::cerr << "portico: " << st.message() << "\n";
+      return 1;
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+int runOperator(const OperatorFlags& flags) {
+  CancelSource stop;
+  auto signals = runtime::watchTerminationSignals(stop);
+  auto finish = [&](int code) {
+    stop.cancel();
+    signals.join();
+    return code;
+  };
+  auto config = kube::resolveConfig(flags.connection.kubeconfig, flags.connection.context);
+  if (!config) {
+    std::cerr << "portico: " << config.error().message() << "\n";
+    return finish(1);
+  }
+  auto client = kube::connect(*config);
+
+  controllers::ControlPlaneOptions options;
+  options.identity = flags.identity.empty() ? defaultIdentity() : flags.identity;
+  options.watch_namespace = flags.watch_namespace;
+  options.snapshot_path =
+      flags.run.snapshot_path.empty() ? "/tmp/portico-routes.snapshot" : flags.run.snapshot_path;
+  if (flags.leader_elect) {
+    kube::LeaderElectionConfig lease;
+    std::string ns = flags.lease_namespace;
+    if (ns.empty()) ns = std::getenv("POD_NAMESPACE") ? std::getenv("POD_NAMESPACE") : "default";
+    lease.lease = {ns, flags.lease_name};
+    lease.identity = options.identity;
+    lease.lease_duration = flags.lease_duration;
+    lease.renew_deadline = flags.renew_deadline;
+    lease.retry_period = flags.retry_period;
+    options.leader_election = lease;
+  }
+  log::info("operator starting", {{"identity", options.identity},
+                                  {"server", config->server},
+                                  {"snapshot", options.snapshot_path},
+                                  {"leaderElection", flags.leader_elect ? "on" : "off"}});
+  return finish(runPlanes(*client, options, flags.run, stop));
+}
+
+int runLocal(const LocalFlags& flags) {
+  CancelSource stop;
+  auto signals = runtime::watchTerminationSignals(stop);
+  auto finish = [&](int code) {
+    stop.cancel();
+    signals.join();
+    return code;
+  };
+  std::error_code ec;
+  std::filesystem::create_directories(flags.state_dir, ec);
+  if (ec) {
+    std::cerr << "portico: " << flags.state_dir << ": " << ec.message() << "\n";
+    return finish(1);
+  }
+  local::MemoryKubeClient memory;
+  memory.setServedGroupVersions(local::localGroupVersions());
+  local::ManifestSync sync(memory, flags.manifests_dir);
+  auto first = sync.syncOnce();
+  if (!first.errors.empty() && first.created == 0) {
+    std::cerr << "portico: nothing loaded from " << flags.manifests_dir << "\n";
+    return finish(1);
+  }
+  local::LocalKubeClient client(memory, local::StateDir(flags.state_dir));
+  if (Status st = client.restoreState(); !st)
+    log::warn("state directory not restored", {{"error", st.toString()}});
+
+  controllers::ControlPlaneOptions options;
+  options.identity = "portico-local";
+  options.snapshot_path = flags.run.snapshot_path.empty() ? flags.state_dir + "/routes.snapshot"
+                                                          : flags.run.snapshot_path;
+  local::DirectoryWatcher watcher(flags.manifests_dir, [&] { sync.syncOnce(); });
+  std::thread watch_thread([&] { watcher.run(stop); });
+  log::info("local mode", {{"manifests", flags.manifests_dir},
+                           {"state", flags.state_dir},
+                           {"snapshot", options.snapshot_path}});
+  int code = runPlanes(client, options, flags.run, stop);
+  stop.cancel();
+  watch_thread.join();
+  return finish(code);
+}
+
+}  // namespace portico::commands

@@ -1,0 +1,54 @@
+// ManifestSync: makes the in-memory API server hold exactly the objects of a manifest
+// directory: new objects are created, changed ones updated (their status, written by the
+// operator, is kept), removed ones deleted. A file that does not parse is reported and its
+// previous objects are kept (a typo while editing loses nothing). DirectoryWatcher reruns the
+// sync when inotify reports a change in the directory.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "operator/local/manifests.h"
+#include "operator/local/memory_client.h"
+#include "operator/runtime/runnable.h"
+
+namespace portico::local {
+
+struct SyncReport {
+  int created = 0;
+  int updated = 0;
+  int deleted = 0;
+  std::vector<std::string> errors;  // one per file or object that was not applied
+};
+
+class ManifestSync {
+public:
+  ManifestSync(MemoryKubeClient& memory, std::string dir);
+  SyncReport syncOnce();
+
+private:
+  struct Applied {
+    kube::Resource resource;
+    kube::Json object;  // as read from the file (normalized)
+  };
+  std::string idOf(const kube::Resource& resource, const ObjectKey& key) const;
+
+  MemoryKubeClient& memory_;
+  std::string dir_;
+  std::mutex mutex_;
+  std::map<std::string, std::map<std::string, Applied>> by_file_;  // file → object id → object
+};
+
+class DirectoryWatcher final : public runtime::Runnable {
+public:
+  DirectoryWatcher(std::string dir, std::function<void()> on_change);
+  std::string name() const override { return "directory-watcher"; }
+  void run(CancelSource& cancel) override;
+
+private:
+  std::string dir_;
+  std::function<void()> on_change_;
+};
+
+}  // namespace portico::local
