@@ -57,7 +57,7 @@ integration: build test-deps
 	meson test -C $(BUILD) --suite integration --print-errorlogs
 
 sanitize: asan
-	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp UBSAN_OPTIONS=print_stacktrace=1 \
 	  meson test -C $(ASAN_BUILD) --suite unit --suite proxy --print-errorlogs
 
 # Every suite runs even when an earlier one fails; the summary counts them all.
@@ -68,7 +68,7 @@ test: build asan fuzz-build test-deps
 	@rm -f $(LOGS)
 	@status=0; \
 	meson test -C $(BUILD) --print-errorlogs || status=1; \
-	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp UBSAN_OPTIONS=print_stacktrace=1 \
 	  meson test -C $(ASAN_BUILD) --suite unit --suite proxy --print-errorlogs || status=1; \
 	meson test -C $(FUZZ_BUILD) --suite fuzz --no-rebuild --print-errorlogs || status=1; \
 	./tests/summary.py $(LOGS) || status=1; \

@@ -5,21 +5,26 @@
 namespace portico {
 
 void CancelSource::cancel() {
-  std::map<CallbackId, std::function<void()>> to_run;
-  {
-    std::lock_guard lock(mutex_);
-    if (cancelled_) return;
-    cancelled_ = true;
-    to_run.swap(callbacks_);
-  }
+  std::unique_lock lock(mutex_);
+  if (cancelled_) return;
+  cancelled_ = true;
   cv_.notify_all();
-  // Cancellation cannot fail: a callback that throws must not stop the others (or unwind the
-  // canceller's stack past a joinable thread).
-  for (auto& [id, callback] : to_run) {
+  // One callback at a time, each taken out of the map only when it runs, so unregister() can
+  // tell "never ran" (erase it) from "running now" (wait for it: it may use the caller's stack).
+  while (!callbacks_.empty()) {
+    auto node = callbacks_.extract(callbacks_.begin());
+    running_ = node.key();
+    running_thread_ = std::this_thread::get_id();
+    lock.unlock();
+    // Cancellation cannot fail: a callback that throws must not stop the others (or unwind the
+    // canceller's stack past a joinable thread).
     try {
-      callback();
+      node.mapped()();
     } catch (...) {
     }
+    lock.lock();
+    running_ = 0;
+    cv_.notify_all();
   }
 }
 
@@ -42,8 +47,13 @@ CancelSource::CallbackId CancelSource::onCancel(std::function<void()> callback) 
 }
 
 void CancelSource::unregister(CallbackId id) {
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   callbacks_.erase(id);
+  // Like std::stop_callback: wait for a callback that is running on another thread (a callback
+  // that unregisters itself must not wait for itself).
+  cv_.wait(lock, [&] {
+    return id == 0 || running_ != id || running_thread_ == std::this_thread::get_id();
+  });
 }
 
 bool CancelSource::sleepFor(std::chrono::steady_clock::duration duration) const {

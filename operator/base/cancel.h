@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <thread>
 
 namespace portico {
 
@@ -20,6 +21,7 @@ public:
 
   // Runs `callback` on cancel() (at once if already cancelled). Returns an id for unregister.
   CallbackId onCancel(std::function<void()> callback);
+  // After it returns the callback will not run and is not running (unless on this very thread).
   void unregister(CallbackId id);
 
   // Sleeps up to `duration`; returns false if cancelled (at once or during the wait).
@@ -31,6 +33,8 @@ private:
   bool cancelled_ = false;
   CallbackId next_id_ = 1;
   std::map<CallbackId, std::function<void()>> callbacks_;
+  CallbackId running_ = 0;  // the callback cancel() is running now
+  std::thread::id running_thread_;
 };
 
 // Unregisters a callback when the scope ends (the callback may reference stack objects).

@@ -1,4 +1,5 @@
 #include <doctest/doctest.h>
+#include <atomic>
 
 #include <thread>
 
@@ -113,4 +114,38 @@ TEST_CASE("cancel: callbacks run once; sleeps end early") {
   source.onCancel([&] { ++late; });
   CHECK(late == 1);
   (void)id;
+}
+
+TEST_CASE("cancel: unregister waits for a callback running on another thread") {
+  // The callback uses the registering scope's stack: leaving the scope while it runs would be a
+  // use after free (seen with cpprest's cancellation token under ASan).
+  for (int round = 0; round < 20; ++round) {
+    CancelSource source;
+    std::atomic<bool> started{false};
+    std::atomic<bool> finished{false};
+    std::thread canceller;
+    {
+      CancelRegistration registration(source, [&] {
+        started = true;
+        std::this_thread::sleep_for(2ms);
+        finished = true;
+      });
+      canceller = std::thread([&] { source.cancel(); });
+      while (!started) std::this_thread::yield();
+    }  // ~CancelRegistration
+    CHECK(finished.load());
+    canceller.join();
+  }
+}
+
+TEST_CASE("cancel: a callback may unregister itself without deadlock") {
+  CancelSource source;
+  CancelSource::CallbackId id = 0;
+  int calls = 0;
+  id = source.onCancel([&] {
+    ++calls;
+    source.unregister(id);
+  });
+  source.cancel();
+  CHECK(calls == 1);
 }

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# The operator's scenarios against a real kube-apiserver + etcd (run under
+# tests/cluster/with-cluster.sh, which exports KUBECONFIG): kubectl applies, `portico operator`
+# with its embedded proxy serves, curl and a keep-alive client check.
+# Usage: with-cluster.sh cluster_test.sh PORTICO_BINARY SOURCE_ROOT
+set -uo pipefail
+PORTICO=$1
+ROOT=$2
+HERE=$(cd "$(dirname "$0")" && pwd)
+WORK=$(mktemp -d /tmp/portico-operator-it.XXXXXX)
+PIDS=()
+OPERATOR_PID=""
+cleanup() {
+  for p in "${PIDS[@]}" $OPERATOR_PID; do kill "$p" 2>/dev/null; done
+  wait 2>/dev/null
+  [[ ${KEEP_WORK:-} == 1 ]] || rm -rf "$WORK"
+}
+trap cleanup EXIT
+# shellcheck source=scenarios.sh
+source "$HERE/scenarios.sh"
+: "${KUBECONFIG:?run under tests/cluster/with-cluster.sh}"
+mkdir -p "$WORK/docs"
+SNAPSHOT=$WORK/routes.snapshot
+
+if kubectl api-versions | grep -qx discovery.k8s.io/v1; then ES_API=discovery.k8s.io/v1; else ES_API=discovery.k8s.io/v1beta1; fi
+echo "# EndpointSlices served as $ES_API"
+
+# The CRD is accepted by the server, and its schema rejects bad objects with a clear message.
+kubectl apply -f "$ROOT/crds/ingressclassconfig.yaml" >/dev/null && pass "kubectl apply -f crds/ingressclassconfig.yaml" \
+  || fail "kubectl apply -f crds/ingressclassconfig.yaml"
+kubectl wait --for condition=established --timeout=30s crd/ingressclassconfigs.portico.io >/dev/null
+bad=$(printf 'apiVersion: portico.io/v1alpha1\nkind: IngressClassConfig\nmetadata: {name: bad}\nspec: {listeners: {http: {port: 70000}}, tls: {minVersion: SSLv3}}\n' \
+  | kubectl apply -f - 2>&1)
+grep -q "spec.listeners.http.port" <<<"$bad" && grep -q "minVersion" <<<"$bad" \
+  && pass "an invalid IngressClassConfig is rejected by the server, naming the fields" \
+  || fail "an invalid IngressClassConfig is rejected: $bad"
+defaults=$(printf 'apiVersion: portico.io/v1alpha1\nkind: IngressClassConfig\nmetadata: {name: defaults}\n' \
+  | kubectl apply -f - -o jsonpath='{.spec.listeners.http.port} {.spec.listeners.https.port} {.spec.sslRedirect} {.spec.tls.minVersion}')
+check "the server applies the schema's defaults" "80 443 true TLSv1.2" "$defaults"
+kubectl delete ingressclassconfig defaults >/dev/null
+
+apply_doc() {
+  cat >"$WORK/docs/$1.yaml"
+  kubectl apply -f "$WORK/docs/$1.yaml" >/dev/null || fail "kubectl apply $1"
+}
+delete_doc() { kubectl delete -f "$WORK/docs/$1.yaml" --wait=false >/dev/null; }
+ingress_lb_ip() { kubectl get ingress "$1" -o jsonpath='{.status.loadBalancer.ingress[0].ip}'; }
+config_condition() {
+  kubectl get ingressclassconfig portico -o jsonpath="{.status.conditions[?(@.type==\"$1\")].status}"
+}
+event_reasons() {
+  kubectl get events --field-selector "involvedObject.name=$1,involvedObject.kind=Ingress" \
+    -o jsonpath='{range .items[*]}{.reason}{"\n"}{end}'
+}
+start_operator() {
+  OPERATOR_OUT=$WORK/operator.out
+  OPERATOR_ERR=$WORK/operator.err
+  : >"$OPERATOR_OUT"
+  "$PORTICO" operator --kubeconfig "$KUBECONFIG" --snapshot "$SNAPSHOT" --leader-elect \
+    --lease-duration 4 --renew-deadline 3 --retry-period 0.5 --metrics-address 127.0.0.1:0 \
+    >"$OPERATOR_OUT" 2>>"$OPERATOR_ERR" &
+  OPERATOR_PID=$!
+}
+
+run_scenarios
+
+# Cluster specifics: printer columns, and two replicas where only the leader writes status.
+columns=$(kubectl get ingressclassconfig portico --no-headers -o wide | awk '{print $4, $5}')
+check "kubectl get shows Accepted and Programmed columns" "True True" "$columns"
+echo "# operator log (last lines):"
+tail -n 5 "$OPERATOR_ERR" | sed 's/^/#   /'
+echo "$PASSED passed, $FAILED failed"
+((FAILED == 0))

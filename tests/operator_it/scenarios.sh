@@ -1,0 +1,164 @@
+# The operator's end-to-end scenarios, shared by the cluster driver (kubectl against a real
+# kube-apiserver) and the local driver (files in a manifest directory). Source it after defining:
+#   apply_doc NAME        apply the YAML on stdin (kept as $WORK/docs/NAME.yaml)
+#   delete_doc NAME       delete what NAME.yaml applied
+#   ingress_lb_ip NAME    status.loadBalancer.ingress[0].ip of Ingress default/NAME ("" if none)
+#   config_condition TYPE status of that condition on IngressClassConfig "portico"
+#   event_reasons NAME    reasons of the Events about Ingress default/NAME, one per line
+#   start_operator ARGS.. start the operator (embedded proxy) in the background; sets OPERATOR_PID
+#   ES_API                the EndpointSlice apiVersion the server serves
+# and WORK, PORTICO, HERE. Prints ok/FAIL lines; the driver prints the totals.
+
+PASSED=${PASSED:-0}
+FAILED=${FAILED:-0}
+pass() { PASSED=$((PASSED + 1)); echo "ok   - $*"; }
+fail() { FAILED=$((FAILED + 1)); echo "FAIL - $*"; }
+check() {  # check DESCRIPTION EXPECTED ACTUAL
+  if [[ "$2" == "$3" ]]; then pass "$1"; else fail "$1: expected [$2], got [$3]"; fi
+}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_line() {  # wait_line FILE TEXT SECONDS
+  for _ in $(seq 1 $(($3 * 20))); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
+  return 1
+}
+# Polls CMD (a string for eval) every 50 ms until it prints EXPECTED, at most SECONDS; then checks.
+eventually() {  # eventually DESCRIPTION SECONDS EXPECTED CMD
+  local got=""
+  for _ in $(seq 1 $(($2 * 20))); do
+    got=$(eval "$4" 2>/dev/null)
+    [[ "$got" == "$3" ]] && break
+    sleep 0.05
+  done
+  check "$1" "$3" "$got"
+}
+body() {  # body HOST PATH [PORT] → the response body (first line) or the status code when not 200
+  local out code
+  out=$(curl -s --max-time 5 -H "Host: $1" -w '\n%{http_code}' "http://127.0.0.1:${3:-$HTTP_PORT}$2")
+  code=${out##*$'\n'}
+  if [[ $code == 200 ]]; then head -n1 <<<"$out"; else echo "$code"; fi
+}
+
+doc_service() {  # NAME
+  printf -- '---\napiVersion: v1\nkind: Service\nmetadata: {name: %s, namespace: default}\nspec: {ports: [{name: http, port: 80}]}\n' "$1"
+}
+doc_slice() {  # NAME SERVICE PORT
+  printf -- '---\napiVersion: %s\nkind: EndpointSlice\nmetadata: {name: %s, namespace: default, labels: {kubernetes.io/service-name: %s}}\naddressType: IPv4\nports: [{name: http, port: %s}]\nendpoints: [{addresses: [127.0.0.1], conditions: {ready: true}}]\n' "$ES_API" "$1" "$2" "$3"
+}
+doc_ingress() {  # NAME HOST SERVICE [CLASS]
+  local class=""
+  [[ -n ${4:-} ]] && class="ingressClassName: $4, "
+  printf -- '---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: %s, namespace: default}\nspec: {%srules: [{host: %s, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: %s, port: {number: 80}}}}]}}]}\n' "$1" "$class" "$2" "$3"
+}
+
+run_scenarios() {
+  HTTP_PORT=$(free_port)
+  HTTPS_PORT=$(free_port)
+  PORT_A=$(free_port)
+  PORT_B=$(free_port)
+  python3 "$HERE/../proxy_it/backend.py" "$PORT_A" backend-a >"$WORK/a.log" 2>&1 &
+  PIDS+=($!)
+  python3 "$HERE/../proxy_it/backend.py" "$PORT_B" backend-b >"$WORK/b.log" 2>&1 &
+  PIDS+=($!)
+  wait_line "$WORK/a.log" ready 10 && wait_line "$WORK/b.log" ready 10 || fail "backends started"
+
+  apply_doc class <<YAML
+apiVersion: networking.k8s.io/v1
+kind: IngressClass
+metadata: {name: portico, annotations: {ingressclass.kubernetes.io/is-default-class: "true"}}
+spec: {controller: portico.io/ingress-controller, parameters: {apiGroup: portico.io, kind: IngressClassConfig, name: portico}}
+---
+apiVersion: portico.io/v1alpha1
+kind: IngressClassConfig
+metadata: {name: portico}
+spec:
+  listeners: {address: 127.0.0.1, http: {port: $HTTP_PORT}, https: {port: $HTTPS_PORT}}
+  sslRedirect: false
+---
+apiVersion: networking.k8s.io/v1
+kind: IngressClass
+metadata: {name: other}
+spec: {controller: example.com/another-controller}
+YAML
+  { doc_service svc-a; doc_slice svc-a-1 svc-a "$PORT_A"; doc_service svc-b; doc_slice svc-b-1 svc-b "$PORT_B"; } | apply_doc backends
+  doc_ingress web web.test svc-a | apply_doc web
+
+  start_operator
+  wait_line "$OPERATOR_OUT" "listening on" 30 || { fail "the operator started"; cat "$OPERATOR_ERR"; return; }
+  pass "the operator started with its embedded proxy"
+
+  eventually "a request through the embedded proxy reaches the real backend" 10 backend-a "body web.test /"
+  check "an unknown host gets 404" 404 "$(body nobody.test /)"
+  eventually "status.loadBalancer of the served Ingress is written" 10 127.0.0.1 "ingress_lb_ip web"
+  eventually "IngressClassConfig Accepted=True" 10 True "config_condition Accepted"
+  eventually "IngressClassConfig Programmed=True" 10 True "config_condition Programmed"
+
+  # An edit goes live.
+  doc_ingress web web.test svc-b | apply_doc web
+  eventually "an Ingress edit goes live (backend switched)" 10 backend-b "body web.test /"
+
+  # Another controller's class: not routed, status left alone.
+  doc_ingress theirs theirs.test svc-a other | apply_doc theirs
+  sleep 0.5
+  check "another controller's Ingress is not served" 404 "$(body theirs.test /)"
+  check "another controller's Ingress status is left alone" "" "$(ingress_lb_ip theirs)"
+
+  # A rule that cannot be served becomes an Event that says why.
+  doc_ingress broken broken.test no-such-service | apply_doc broken
+  eventually "a rule with an unknown Service gets a Warning Event" 10 ServiceNotFound \
+    "event_reasons broken | grep -x ServiceNotFound | head -n1"
+  check "an unknown Service answers 503" 503 "$(body broken.test /)"
+
+  # EndpointSlice changes under keep-alive load: no request fails, both backends answer.
+  doc_ingress live live.test svc-a | apply_doc live
+  eventually "a new Ingress goes live" 10 backend-a "body live.test /"
+  rm -f "$WORK/load.stop"
+  python3 "$HERE/../lib/keepalive_load.py" "$HTTP_PORT" live.test "$WORK/load.stop" >"$WORK/load.out" &
+  local load=$!
+  sleep 0.3
+  for i in $(seq 1 10); do
+    local port=$PORT_A
+    ((i % 2)) && port=$PORT_B
+    doc_slice svc-a-1 svc-a "$port" | apply_doc slice-a
+    sleep 0.15
+  done
+  touch "$WORK/load.stop"
+  wait $load
+  local ok bad reconnects distinct
+  read -r ok bad reconnects distinct <"$WORK/load.out"
+  check "no failed request while EndpointSlices changed 10 times" 0 "$bad"
+  check "the keep-alive connection was never dropped" 0 "$reconnects"
+  check "both backends answered during the changes" 2 "$distinct"
+  if ((ok > 0)); then pass "keep-alive load ran ($ok requests)"; else fail "keep-alive load ran no request"; fi
+
+  # A delete gives 404.
+  delete_doc web
+  eventually "a deleted Ingress answers 404" 10 404 "body web.test /"
+
+  # The operator restarts while a proxy keeps serving: a separate `portico proxy` follows the
+  # same snapshot file; it serves throughout, and picks up changes made by the new operator.
+  local proxy_port
+  proxy_port=$(free_port)
+  "$PORTICO" proxy --snapshot "$SNAPSHOT" --http-port "$proxy_port" --https-port -2 --workers 1 \
+    >"$WORK/proxy.out" 2>"$WORK/proxy.err" &
+  PIDS+=($!)
+  wait_line "$WORK/proxy.out" "listening on" 10 || fail "the separate proxy started"
+  rm -f "$WORK/load.stop"
+  python3 "$HERE/../lib/keepalive_load.py" "$proxy_port" live.test "$WORK/load.stop" >"$WORK/load2.out" &
+  load=$!
+  sleep 0.3
+  kill -TERM "$OPERATOR_PID"
+  wait "$OPERATOR_PID"
+  check "the operator exits cleanly on SIGTERM" 0 $?
+  sleep 0.5
+  check "the proxy keeps serving while the operator is down" backend-a "$(body live.test / "$proxy_port")"
+  doc_ingress web web.test svc-a | apply_doc web
+  start_operator
+  wait_line "$OPERATOR_OUT" "listening on" 30 || fail "the operator restarted"
+  eventually "a change made while the operator was down goes live after its restart" 10 backend-a \
+    "body web.test / $proxy_port"
+  touch "$WORK/load.stop"
+  wait $load
+  read -r ok bad reconnects distinct <"$WORK/load2.out"
+  check "no failed request through the operator's restart" 0 "$bad"
+  if ((ok > 0)); then pass "load through the restart ran ($ok requests)"; else fail "no request during the restart"; fi
+}
