@@ -14,7 +14,7 @@ BUILD_PACKAGES := g++ meson ninja-build pkg-config cmake python3 libcpprest-dev 
 	libyaml-cpp-dev nlohmann-json3-dev prometheus-cpp-dev doctest-dev libcli11-dev
 TEST_PACKAGES  := curl openssl golang-go etcd-server dpkg-dev clang libclang-rt-14-dev
 
-.PHONY: deps test-deps build asan fuzz-build fuzz test unit integration sanitize demo clean
+.PHONY: deps test-deps build asan fuzz-build fuzz test unit integration sanitize demo demo-cluster clean
 
 # Installs only what is missing; silent when everything is there.
 deps:
@@ -74,8 +74,15 @@ test: build asan fuzz-build test-deps
 	./tests/summary.py $(LOGS) || status=1; \
 	exit $$status
 
-demo: build test-deps
-	./tests/cluster/demo.sh $(BUILD)/portico
+# The embedded default: `portico local` on manifests/examples/ with example backends.
+demo: build
+	@./tests/install-packages.sh curl
+	./tests/local/demo.sh $(BUILD)/portico
+
+# The runtime against a real kube-apiserver built from Debian's source (~5 min the first time).
+demo-cluster: build test-deps
+	./tests/cluster/build.sh >/dev/null
+	./tests/cluster/cluster_demo.sh $(BUILD)/portico
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# `make demo`: Portico's embedded default. `portico local` serves manifests/examples/ (copied to
+# a scratch directory) in front of two small example backends, then shows routing, status,
+# Events and a live edit. Interactive: keeps serving until Ctrl-C so the printed curl commands
+# can be tried; otherwise (CI, pipes) it ends after the tour.
+set -euo pipefail
+PORTICO=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+DIR=$(mktemp -d /tmp/portico-demo.XXXXXX)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$DIR"
+}
+trap cleanup EXIT
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+run() { printf '$ %s\n' "$*"; eval "$@" || true; }
+in_use() { python3 -c "import socket,sys; s=socket.socket(); sys.exit(s.connect_ex(('127.0.0.1',$1))!=0)"; }
+for port in 8080 8443 9001 9002; do
+  if in_use "$port"; then echo "demo: port $port is in use on 127.0.0.1; stop what uses it and retry" >&2; exit 1; fi
+done
+
+cp "$ROOT"/manifests/examples/*.yaml "$DIR/" && mkdir "$DIR/state"
+say "Example backends: 'site' on 127.0.0.1:9001 and 'api' on 127.0.0.1:9002"
+python3 "$ROOT/tests/proxy_it/backend.py" 9001 site >"$DIR/site.log" 2>&1 &
+PIDS+=($!)
+python3 "$ROOT/tests/proxy_it/backend.py" 9002 api >"$DIR/api.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 1 100); do grep -q ready "$DIR/site.log" && grep -q ready "$DIR/api.log" && break; sleep 0.05; done
+
+say "portico local --manifests $DIR --state $DIR/state"
+"$PORTICO" local --manifests "$DIR" --state "$DIR/state" --metrics-address 127.0.0.1:9102 \
+  >"$DIR/portico.out" 2>"$DIR/portico.log" &
+PIDS+=($!)
+for _ in $(seq 1 100); do grep -q "listening on" "$DIR/portico.out" && break; sleep 0.05; done
+cat "$DIR/portico.out"
+
+say "Routing (Ingress v1 rules, the oldest claim wins a conflict)"
+run curl -s -H "'Host: shop.example'" http://127.0.0.1:8080/
+run curl -s -H "'Host: shop.example'" http://127.0.0.1:8080/api/orders
+run curl -s -o /dev/null -w "'%{http_code} (Exact /healthz → api)\n'" -H "'Host: shop.example'" http://127.0.0.1:8080/healthz
+run curl -s -H "'Host: shop.example'" http://127.0.0.1:8080/beta
+run curl -s -o /dev/null -w "'%{http_code} (another controller'\''s Ingress is left alone)\n'" -H "'Host: other.example'" http://127.0.0.1:8080/
+
+say "What the operator wrote: status, Events (files in the state directory)"
+run "find $DIR/state -name '*.yaml' | sed 's#$DIR/state/##' | sort"
+run "sed -n '/^status:/,\$p' $DIR/state/ingresses.networking.k8s.io/default/shop.yaml"
+run "grep -h -E '^(reason|message):' $DIR/state/events.core/default/*.yaml"
+run "grep -B5 'type: \"Programmed\"' $DIR/state/ingressclassconfigs.portico.io/_cluster/portico.yaml | grep -E 'message|status'"
+
+say "A live edit: a new Ingress file goes live without a reload (no connection is cut)"
+cat >"$DIR/30-blog.yaml" <<'YAML'
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: blog}
+spec:
+  rules:
+  - host: blog.example
+    http:
+      paths: [{path: /, pathType: Prefix, backend: {service: {name: site, port: {number: 80}}}}]
+YAML
+start=$(date +%s%N)
+for _ in $(seq 1 200); do
+  [[ $(curl -s -o /dev/null -w '%{http_code}' -H 'Host: blog.example' http://127.0.0.1:8080/) == 200 ]] && break
+  sleep 0.005
+done
+echo "blog.example answered $(( ($(date +%s%N) - start) / 1000000 )) ms after the file was written"
+run curl -s -H "'Host: blog.example'" http://127.0.0.1:8080/
+
+say "Health and metrics"
+run curl -s http://127.0.0.1:9102/readyz
+run "curl -s http://127.0.0.1:9102/metrics | grep -E '^portico_'"
+
+say "Try it yourself"
+cat <<TXT
+  curl -H 'Host: shop.example' http://127.0.0.1:8080/api
+  curl -H 'Host: blog.example' http://127.0.0.1:8080/
+  edit or add files in $DIR (e.g. change blog's backend to 'api') and curl again
+  $PORTICO explain --manifests $DIR --host shop.example --path /api
+TXT
+if [[ -t 0 && -z ${CI:-} ]]; then
+  echo "Serving until Ctrl-C..."
+  wait "${PIDS[-1]}" || true
+fi
