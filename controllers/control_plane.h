@@ -50,6 +50,10 @@ public:
 
   bool ready() const;  // caches synced and a snapshot published
   bool isLeader() const { return manager_->isLeader(); }
+  // Status patches written (Ingresses and the class's config): only the leader writes.
+  long statusWrites() const {
+    return ingress_status_->statusWrites() + config_status_->statusWrites();
+  }
   const routes::RoutePublisher& publisher() const { return *publisher_; }
   const std::string& endpointSliceVersion() const { return endpoint_slice_version_; }
 

@@ -69,6 +69,7 @@ int runPlanes(kube::KubeClient& client, controllers::ControlPlaneOptions options
       gauge("portico_route_problems", "Ingress rules that cannot be served as written");
   auto& compiles = gauge("portico_route_compiles", "Route compilations since start");
   auto& leader = gauge("portico_leader", "1 while this replica holds the leader Lease");
+  auto& status_writes = gauge("portico_status_writes", "Status patches this replica has written");
   auto& ready = gauge("portico_ready", "1 once caches are synced and a snapshot is served");
   auto is_ready = [&] { return control.ready() && (!data || data->serving()); };
   HealthServer health(is_ready, registry, [&] {
@@ -80,6 +81,7 @@ int runPlanes(kube::KubeClient& client, controllers::ControlPlaneOptions options
     }
     compiles.Set(static_cast<double>(control.publisher().compileCount()));
     leader.Set(control.isLeader() ? 1 : 0);
+    status_writes.Set(static_cast<double>(control.statusWrites()));
     ready.Set(is_ready() ? 1 : 0);
   });
   if (!run.metrics_address.empty()) {

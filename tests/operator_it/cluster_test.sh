@@ -67,6 +67,41 @@ run_scenarios
 # Cluster specifics: printer columns, and two replicas where only the leader writes status.
 columns=$(kubectl get ingressclassconfig portico --no-headers -o wide | awk '{print $4, $5}')
 check "kubectl get shows Accepted and Programmed columns" "True True" "$columns"
+
+kill -TERM "$OPERATOR_PID"
+wait "$OPERATOR_PID"
+OPERATOR_PID=""
+metric() { curl -s --max-time 2 "http://127.0.0.1:$1/metrics" | awk -v m="$2" '$1 == m {print $2}'; }
+start_replica() {  # NAME METRICS_PORT EXTRA_ARGS...
+  local name=$1 port=$2
+  shift 2
+  "$PORTICO" operator --kubeconfig "$KUBECONFIG" --leader-elect --identity "$name" \
+    --lease-duration 4 --renew-deadline 3 --retry-period 0.5 --metrics-address "127.0.0.1:$port" "$@" \
+    >"$WORK/$name.out" 2>"$WORK/$name.err" &
+  PIDS+=($!)
+  wait_line "$WORK/$name.out" "listening on" 30 || fail "replica $name started"
+}
+publish_address() {
+  kubectl patch ingressclassconfig portico --type merge -p "{\"spec\":{\"statusPublishing\":{\"addresses\":[\"$1\"]}}}" >/dev/null
+}
+M_A=$(free_port)
+M_B=$(free_port)
+P_B=$(free_port)
+start_replica replica-a "$M_A" --snapshot "$WORK/a.snapshot"
+A_PID=${PIDS[-1]}
+eventually "replica A leads" 15 1 "metric $M_A portico_leader"
+start_replica replica-b "$M_B" --snapshot "$WORK/b.snapshot" --http-port "$P_B" --https-port -2
+check "replica A serves traffic" backend-a "$(body live.test /)"
+check "replica B serves traffic too" backend-a "$(body live.test / "$P_B")"
+check "replica B follows" 0 "$(metric "$M_B" portico_leader)"
+publish_address 192.0.2.10
+eventually "the leader writes the new published address" 10 192.0.2.10 "ingress_lb_ip live"
+check "the follower has written no status" 0 "$(metric "$M_B" portico_status_writes)"
+{ kill -KILL "$A_PID"; wait "$A_PID"; } 2>/dev/null
+eventually "replica B takes over after the leader is killed" 15 1 "metric $M_B portico_leader"
+publish_address 192.0.2.20
+eventually "the new leader writes status" 10 192.0.2.20 "ingress_lb_ip live"
+check "replica B kept serving through the takeover" backend-a "$(body live.test / "$P_B")"
 echo "# operator log (last lines):"
 tail -n 5 "$OPERATOR_ERR" | sed 's/^/#   /'
 echo "$PASSED passed, $FAILED failed"
