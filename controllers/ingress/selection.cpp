@@ -72,6 +72,15 @@ void applyClassSettings(const crds::IngressClassConfigSpec& spec, routes::RouteI
   inputs.listeners.address = spec.listeners.address;
   inputs.listeners.http_port = static_cast<uint16_t>(spec.listeners.http_port);
   inputs.listeners.https_port = static_cast<uint16_t>(spec.listeners.https_port);
+  inputs.listeners.tls_min_version = spec.tls.min_version;
+  inputs.listeners.tls_ciphers = spec.tls.ciphers;
+  inputs.listeners.tls_cipher_suites = spec.tls.cipher_suites;
+  inputs.listeners.hsts.clear();
+  if (spec.hsts.enabled) {
+    inputs.listeners.hsts = "max-age=" + std::to_string(spec.hsts.max_age_seconds);
+    if (spec.hsts.include_subdomains) inputs.listeners.hsts += "; includeSubDomains";
+    if (spec.hsts.preload) inputs.listeners.hsts += "; preload";
+  }
   inputs.default_certificate = spec.default_certificate;
   inputs.ssl_redirect_default = spec.ssl_redirect;
 }

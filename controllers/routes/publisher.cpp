@@ -45,13 +45,37 @@ void RoutePublisher::run(CancelSource& cancel) {
   }
 }
 
+void RoutePublisher::publishToConfiguredPath(const BuiltRoutes& built, bool table_changed) {
+  std::string path = built.applied_spec ? built.applied_spec->snapshot_path : "";
+  if (path == writer_->path()) path.clear();
+  if (path != extra_path_) {
+    extra_writer_.reset();
+    extra_path_ = path;
+    table_changed = true;  // a new file starts with the current table
+    if (!path.empty()) {
+      auto writer = proxy::SnapshotWriter::create(path);
+      if (!writer) {
+        log::error("spec.snapshotPath cannot be written",
+                   {{"path", path}, {"error", writer.error().toString()}});
+        return;
+      }
+      extra_writer_ = std::move(*writer);
+    }
+  }
+  if (!extra_writer_ || !table_changed) return;
+  if (auto published = extra_writer_->publish(built.compiled.table); !published)
+    log::error("snapshot not published to spec.snapshotPath",
+               {{"path", path}, {"error", published.error().toString()}});
+}
+
 void RoutePublisher::publishOnce() {
   BuiltRoutes built = build_();
   ++compiles_;
   if (!built.ready) return;  // the missing input triggers again when it arrives
   auto previous = current();
   uint64_t generation = previous ? previous->generation : 0;
-  if (!previous || !(previous->built.compiled.table == built.compiled.table)) {
+  const bool changed = !previous || !(previous->built.compiled.table == built.compiled.table);
+  if (changed) {
     auto published = writer_->publish(built.compiled.table);
     if (!published) {
       log::error("snapshot not published", {{"error", published.error().toString()}});
@@ -64,6 +88,7 @@ void RoutePublisher::publishOnce() {
                {"ingresses", std::to_string(built.ingresses.size())},
                {"problems", std::to_string(built.compiled.problems.size())}});
   }
+  publishToConfiguredPath(built, changed);
   auto next = std::make_shared<PublishedRoutes>();
   next->generation = generation;
   next->built = std::move(built);

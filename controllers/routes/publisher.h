@@ -11,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <string>
 
 #include "controllers/ingress/selection.h"
 #include "controllers/routes/compile.h"
@@ -64,6 +65,8 @@ public:
 
 private:
   void publishOnce();
+  // The class's spec.snapshotPath, when it names another file: published there too.
+  void publishToConfiguredPath(const BuiltRoutes& built, bool table_changed);
 
   Build build_;
   std::unique_ptr<proxy::SnapshotWriter> writer_;
@@ -76,6 +79,8 @@ private:
   std::chrono::steady_clock::time_point first_trigger_, last_trigger_;
   std::shared_ptr<const PublishedRoutes> current_;
   std::atomic<uint64_t> compiles_{0};
+  std::string extra_path_;
+  std::unique_ptr<proxy::SnapshotWriter> extra_writer_;
 };
 
 }  // namespace portico::controllers::routes

@@ -301,6 +301,13 @@ void Connection::processBuffered() {
   if (phase_ == Phase::Forwarding) forwardRequestBody();
 }
 
+void Connection::appendHsts(std::string& out) const {
+  if (!isTls() || !table_ || table_->listeners().hsts.empty()) return;
+  out += "Strict-Transport-Security: ";
+  out += table_->listeners().hsts;
+  out += "\r\n";
+}
+
 void Connection::respondLocally(int status, std::string_view reason, std::string_view body,
                                 bool close_after, std::string_view extra_headers) {
   response_status_ = status;
@@ -311,6 +318,7 @@ void Connection::respondLocally(int status, std::string_view reason, std::string
   out += "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " +
          std::to_string(body.size()) + "\r\n";
   out += extra_headers;
+  appendHsts(out);
   if (close_after) out += "Connection: close\r\n";
   out += "\r\n";
   if (method_ != "HEAD") out += body;
@@ -712,6 +720,8 @@ void Connection::processUpstreamData() {
       upstreamFailed(502);
       return;
     }
+    // HSTS only over TLS (RFC 6797 §7.2); an upstream's own header wins.
+    if (head.header("strict-transport-security").empty()) appendHsts(out);
     response_status_ = head.status;
     response_framing_ = head.framing;
     response_remaining_ = head.content_length;

@@ -53,6 +53,8 @@ private:
 
   void onIo(bool upstream, uint32_t events);
   bool isTls() const { return ssl_ != nullptr; }
+  // The listener's Strict-Transport-Security header, on TLS connections only.
+  void appendHsts(std::string& out) const;
   // Client I/O, plain or TLS: > 0 bytes, 0 end of stream, -1 would block, -2 failed.
   ssize_t clientRecv(char* buffer, size_t size);
   ssize_t clientSend(const char* buffer, size_t size);

@@ -62,10 +62,15 @@ struct TlsCertificate {
   bool operator==(const TlsCertificate&) const = default;
 };
 
+// Where the proxy listens, and the settings that apply to a whole listener rather than a route.
 struct Listeners {
   std::string address = "0.0.0.0";
   uint16_t http_port = 80;
   uint16_t https_port = 443;
+  std::string tls_min_version = "TLSv1.2";  // or "TLSv1.3"
+  std::string tls_ciphers;        // TLS 1.2 cipher list (OpenSSL syntax); "" = the default
+  std::string tls_cipher_suites;  // TLS 1.3 suites; "" = OpenSSL's default
+  std::string hsts;               // Strict-Transport-Security value for HTTPS responses; "" = none
   bool operator==(const Listeners&) const = default;
 };
 

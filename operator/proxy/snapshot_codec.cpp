@@ -92,6 +92,10 @@ std::string encode(const RouteTable& table) {
   w.str(table.listeners().address);
   w.u16(table.listeners().http_port);
   w.u16(table.listeners().https_port);
+  w.str(table.listeners().tls_min_version);
+  w.str(table.listeners().tls_ciphers);
+  w.str(table.listeners().tls_cipher_suites);
+  w.str(table.listeners().hsts);
   w.u32(static_cast<uint32_t>(table.backends().size()));
   for (const auto& b : table.backends()) {
     w.str(b.name);
@@ -144,6 +148,10 @@ Expected<RouteTable> decode(std::string_view payload) {
   listeners.address = r.str();
   listeners.http_port = r.u16();
   listeners.https_port = r.u16();
+  listeners.tls_min_version = r.str();
+  listeners.tls_ciphers = r.str();
+  listeners.tls_cipher_suites = r.str();
+  listeners.hsts = r.str();
 
   std::vector<Backend> backends(r.count(12));
   for (auto& b : backends) {

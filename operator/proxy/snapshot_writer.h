@@ -23,6 +23,7 @@ public:
   Expected<uint64_t> publishPayload(const std::string& payload);
 
   uint64_t generation() const { return generation_; }
+  const std::string& path() const { return path_; }
   uint64_t slotCapacity() const { return capacity_; }
 
 private:

@@ -123,10 +123,26 @@ int serverNameCallback(SSL* ssl, int* alert, void* arg) {
   return SSL_TLSEXT_ERR_OK;
 }
 
-SslCtxPtr baseContext() {
+// The listener's TLS policy. A cipher string OpenSSL rejects leaves the default in place and is
+// reported (the class's config validation cannot know OpenSSL's cipher names).
+void applyPolicy(SSL_CTX* ctx, const Listeners& policy, std::vector<std::string>* errors) {
+  SSL_CTX_set_min_proto_version(
+      ctx, policy.tls_min_version == "TLSv1.3" ? TLS1_3_VERSION : TLS1_2_VERSION);
+  if (!policy.tls_ciphers.empty() &&
+      SSL_CTX_set_cipher_list(ctx, policy.tls_ciphers.c_str()) != 1 && errors)
+    errors->push_back("TLS 1.2 cipher list \"" + policy.tls_ciphers +
+                      "\" names no cipher OpenSSL knows; the default list stays");
+  if (!policy.tls_cipher_suites.empty() &&
+      SSL_CTX_set_ciphersuites(ctx, policy.tls_cipher_suites.c_str()) != 1 && errors)
+    errors->push_back("TLS 1.3 cipher suites \"" + policy.tls_cipher_suites +
+                      "\" name no suite OpenSSL knows; the default suites stay");
+  ERR_clear_error();
+}
+
+SslCtxPtr baseContext(const Listeners& policy, std::vector<std::string>* errors) {
   SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
   if (!ctx) return ctx;
-  SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
+  applyPolicy(ctx.get(), policy, errors);
   SSL_CTX_set_options(
       ctx.get(), SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
   // NO_AUTO_CHAIN: the Secret carries the chain; without it OpenSSL tries to build one from the
@@ -140,20 +156,27 @@ SslCtxPtr baseContext() {
   return ctx;
 }
 
-std::string digestOf(const TlsCertificate& cert) {
+std::string digestOf(const TlsCertificate& cert, const Listeners& policy) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_MD_CTX* md = EVP_MD_CTX_new();
   EVP_DigestInit_ex(md, EVP_sha256(), nullptr);
   EVP_DigestUpdate(md, cert.cert_chain_pem.data(), cert.cert_chain_pem.size());
   EVP_DigestUpdate(md, cert.private_key_pem.data(), cert.private_key_pem.size());
+  // A policy change must build new contexts.
+  for (const std::string* part :
+       {&policy.tls_min_version, &policy.tls_ciphers, &policy.tls_cipher_suites}) {
+    EVP_DigestUpdate(md, part->data(), part->size());
+    EVP_DigestUpdate(md, "\n", 1);
+  }
   EVP_DigestFinal_ex(md, out, &len);
   EVP_MD_CTX_free(md);
   return std::string(reinterpret_cast<char*>(out), len);
 }
 
-std::shared_ptr<SSL_CTX> contextForCertificate(const TlsCertificate& cert, std::string& error) {
-  SslCtxPtr ctx = baseContext();
+std::shared_ptr<SSL_CTX> contextForCertificate(const TlsCertificate& cert, const Listeners& policy,
+                                               std::string& error) {
+  SslCtxPtr ctx = baseContext(policy, nullptr);
   auto chain = parseCertificateChain(cert.cert_chain_pem);
   auto key = parsePrivateKey(cert.private_key_pem);
   if (!ctx || !chain || !key) {
@@ -195,20 +218,22 @@ std::shared_ptr<const TlsStore> TlsStoreBuilder::build(const RouteTableConstShar
   std::lock_guard lock(mutex_);
   std::unordered_map<std::string, std::shared_ptr<SSL_CTX>> kept;
   for (const auto& cert : table->certificates()) {
-    std::string digest = digestOf(cert);
+    std::string digest = digestOf(cert, table->listeners());
     std::shared_ptr<SSL_CTX> ctx;
     if (auto it = cache_.find(digest); it != cache_.end()) {
       ctx = it->second;
     } else {
       std::string error;
-      ctx = contextForCertificate(cert, error);
+      ctx = contextForCertificate(cert, table->listeners(), error);
       if (!ctx && errors) errors->push_back(error);
     }
     if (ctx) kept[digest] = ctx;
     store->contexts_.push_back(ctx);  // may be null: that name then fails the handshake
   }
   cache_ = std::move(kept);  // certificates no longer served are released
-  store->accept_ = baseContext();
+  // The accepting context's policy is what the handshake negotiates with (the SNI callback
+  // swaps only the certificate), so its errors are the ones reported.
+  store->accept_ = baseContext(table->listeners(), errors);
   SSL_CTX_set_tlsext_servername_callback(store->accept_.get(), serverNameCallback);
   SSL_CTX_set_tlsext_servername_arg(store->accept_.get(), store.get());
   return store;

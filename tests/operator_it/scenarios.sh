@@ -44,10 +44,58 @@ doc_service() {  # NAME
 doc_slice() {  # NAME SERVICE PORT
   printf -- '---\napiVersion: %s\nkind: EndpointSlice\nmetadata: {name: %s, namespace: default, labels: {kubernetes.io/service-name: %s}}\naddressType: IPv4\nports: [{name: http, port: %s}]\nendpoints: [{addresses: [127.0.0.1], conditions: {ready: true}}]\n' "$ES_API" "$1" "$2" "$3"
 }
-doc_ingress() {  # NAME HOST SERVICE [CLASS]
-  local class=""
+doc_tls_secret() {  # NAME CERT KEY
+  printf -- '---\napiVersion: v1\nkind: Secret\nmetadata: {name: %s, namespace: default}\ntype: kubernetes.io/tls\ndata: {tls.crt: %s, tls.key: %s}\n' \
+    "$1" "$(base64 -w0 "$2")" "$(base64 -w0 "$3")"
+}
+make_pki() {  # a test CA and two certificates for secure.test (serials 1001 and 1002)
+  mkdir -p "$WORK/pki" && (
+    cd "$WORK/pki" || exit 1
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem \
+      -days 2 -subj /CN=portico-operator-test-ca 2>/dev/null
+    for serial in 1001 1002; do
+      openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$serial.key" -out "$serial.csr" \
+        -subj /CN=secure.test 2>/dev/null
+      printf 'subjectAltName=DNS:secure.test\n' >san.ext
+      openssl x509 -req -in "$serial.csr" -CA ca.pem -CAkey ca.key -set_serial "$serial" -days 2 \
+        -extfile san.ext -out "$serial.pem" 2>/dev/null
+    done
+  )
+}
+served_serial() {  # the serial of the certificate served for secure.test, in decimal
+  local hex
+  hex=$(openssl s_client -connect "127.0.0.1:$HTTPS_PORT" -servername secure.test </dev/null 2>/dev/null \
+    | openssl x509 -noout -serial 2>/dev/null | cut -d= -f2)
+  [[ -n $hex ]] && echo $((16#$hex))
+}
+doc_ingress() {  # NAME HOST SERVICE [CLASS] [TLS_SECRET]
+  local class="" tls=""
   [[ -n ${4:-} ]] && class="ingressClassName: $4, "
-  printf -- '---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: %s, namespace: default}\nspec: {%srules: [{host: %s, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: %s, port: {number: 80}}}}]}}]}\n' "$1" "$class" "$2" "$3"
+  [[ -n ${5:-} ]] && tls="tls: [{hosts: [$2], secretName: $5}], "
+  printf -- '---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: %s, namespace: default}\nspec: {%s%srules: [{host: %s, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: %s, port: {number: 80}}}}]}}]}\n' "$1" "$class" "$tls" "$2" "$3"
+}
+
+doc_class() {  # MIN_TLS_VERSION
+  cat <<YAML
+apiVersion: networking.k8s.io/v1
+kind: IngressClass
+metadata: {name: portico, annotations: {ingressclass.kubernetes.io/is-default-class: "true"}}
+spec: {controller: portico.io/ingress-controller, parameters: {apiGroup: portico.io, kind: IngressClassConfig, name: portico}}
+---
+apiVersion: portico.io/v1alpha1
+kind: IngressClassConfig
+metadata: {name: portico}
+spec:
+  listeners: {address: 127.0.0.1, http: {port: $HTTP_PORT}, https: {port: $HTTPS_PORT}}
+  sslRedirect: false
+  hsts: {enabled: true, maxAgeSeconds: 600}
+  tls: {minVersion: $1}
+---
+apiVersion: networking.k8s.io/v1
+kind: IngressClass
+metadata: {name: other}
+spec: {controller: example.com/another-controller}
+YAML
 }
 
 run_scenarios() {
@@ -61,24 +109,7 @@ run_scenarios() {
   PIDS+=($!)
   wait_line "$WORK/a.log" ready 10 && wait_line "$WORK/b.log" ready 10 || fail "backends started"
 
-  apply_doc class <<YAML
-apiVersion: networking.k8s.io/v1
-kind: IngressClass
-metadata: {name: portico, annotations: {ingressclass.kubernetes.io/is-default-class: "true"}}
-spec: {controller: portico.io/ingress-controller, parameters: {apiGroup: portico.io, kind: IngressClassConfig, name: portico}}
----
-apiVersion: portico.io/v1alpha1
-kind: IngressClassConfig
-metadata: {name: portico}
-spec:
-  listeners: {address: 127.0.0.1, http: {port: $HTTP_PORT}, https: {port: $HTTPS_PORT}}
-  sslRedirect: false
----
-apiVersion: networking.k8s.io/v1
-kind: IngressClass
-metadata: {name: other}
-spec: {controller: example.com/another-controller}
-YAML
+  doc_class TLSv1.2 | apply_doc class
   { doc_service svc-a; doc_slice svc-a-1 svc-a "$PORT_A"; doc_service svc-b; doc_slice svc-b-1 svc-b "$PORT_B"; } | apply_doc backends
   doc_ingress web web.test svc-a | apply_doc web
 
@@ -91,6 +122,29 @@ YAML
   eventually "status.loadBalancer of the served Ingress is written" 10 127.0.0.1 "ingress_lb_ip web"
   eventually "IngressClassConfig Accepted=True" 10 True "config_condition Accepted"
   eventually "IngressClassConfig Programmed=True" 10 True "config_condition Programmed"
+
+  # TLS: a referenced Secret is served (SNI), with the class's HSTS; a rotated Secret goes live.
+  make_pki
+  doc_tls_secret secure-tls "$WORK/pki/1001.pem" "$WORK/pki/1001.key" | apply_doc secure-secret
+  doc_ingress secure secure.test svc-a "" secure-tls | apply_doc secure
+  local tls_curl=(curl -s --max-time 5 --cacert "$WORK/pki/ca.pem" --resolve "secure.test:$HTTPS_PORT:127.0.0.1")
+  eventually "HTTPS with the Ingress's TLS Secret reaches the backend" 10 backend-a \
+    "${tls_curl[*]} https://secure.test:$HTTPS_PORT/"
+  check "HSTS from the IngressClassConfig on HTTPS responses" "max-age=600" \
+    "$("${tls_curl[@]}" -D - -o /dev/null "https://secure.test:$HTTPS_PORT/" | tr -d '\r' | sed -n 's/^strict-transport-security: //Ip')"
+  check "no HSTS over plain HTTP" "" \
+    "$(curl -s -D - -o /dev/null -H 'Host: secure.test' "http://127.0.0.1:$HTTP_PORT/" | grep -i strict-transport)"
+  check "the certificate served is the Secret's" 1001 "$(served_serial)"
+  doc_tls_secret secure-tls "$WORK/pki/1002.pem" "$WORK/pki/1002.key" | apply_doc secure-secret
+  eventually "a rotated TLS Secret is served without a restart" 10 1002 "served_serial"
+
+  # The class's TLS policy applies without a restart.
+  doc_class TLSv1.3 | apply_doc class
+  eventually "minVersion TLSv1.3: a TLS 1.2 client is refused" 10 fail \
+    "${tls_curl[*]} --tlsv1.2 --tls-max 1.2 https://secure.test:$HTTPS_PORT/ >/dev/null && echo ok || echo fail"
+  check "minVersion TLSv1.3: a TLS 1.3 client is served" backend-a \
+    "$("${tls_curl[@]}" --tlsv1.3 "https://secure.test:$HTTPS_PORT/")"
+  doc_class TLSv1.2 | apply_doc class
 
   # An edit goes live.
   doc_ingress web web.test svc-b | apply_doc web

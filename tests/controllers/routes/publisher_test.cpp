@@ -83,3 +83,33 @@ TEST_CASE("publisher: not ready means nothing is published") {
   runner.join();
   ::unlink(tempPath().c_str());
 }
+
+TEST_CASE("publisher: the class's spec.snapshotPath gets the same snapshot") {
+  const std::string extra = tempPath() + ".extra";
+  auto writer = proxy::SnapshotWriter::create(tempPath());
+  REQUIRE(writer);
+  RoutePublisher publisher(
+      [&] {
+        BuiltRoutes built;
+        built.ready = true;
+        built.applied_spec = crds::IngressClassConfigSpec{};
+        built.applied_spec->snapshot_path = extra;
+        proxy::Listeners listeners;
+        listeners.http_port = 8181;
+        built.compiled.table = proxy::RouteTable({}, {}, -1, {}, -1, {}, listeners);
+        return built;
+      },
+      std::move(*writer));
+  CancelSource stop;
+  std::thread runner([&] { publisher.run(stop); });
+  publisher.trigger();
+  proxy::SnapshotReader reader(extra);
+  proxy::RouteTableConstSharedPtr table;
+  CHECK(eventually([&] { return (table = reader.poll()) != nullptr; }));
+  stop.cancel();
+  runner.join();
+  REQUIRE(table);
+  CHECK(table->listeners().http_port == 8181);
+  ::unlink(tempPath().c_str());
+  ::unlink(extra.c_str());
+}
