@@ -10,8 +10,7 @@ namespace portico::commands {
 int runProxy(const ProxyFlags& flags) {
   CancelSource stop;
   auto signals = runtime::watchTerminationSignals(stop);
-  DataPlane plane({flags.snapshot_path, flags.http_address, flags.http_port, flags.https_port,
-                   flags.workers, flags.settings});
+  DataPlane plane(flags);
   Status st = plane.run(stop, [](const std::string& listening) {
     std::cout << "listening on " << listening << std::endl;
   });

@@ -4,18 +4,11 @@
 
 #include <string>
 
-#include "operator/proxy/proxy_settings.h"
+#include "operator/commands/data_plane.h"
 
 namespace portico::commands {
 
-struct ProxyFlags {
-  std::string snapshot_path;
-  std::string http_address;  // default: the snapshot's listener address
-  int http_port = -1;        // default: the snapshot's listener port; 0 picks a free one
-  int https_port = -1;       // likewise for HTTPS; -2 disables the TLS listener
-  int workers = 0;           // default: one per core
-  proxy::ProxySettings settings;
-};
+using ProxyFlags = DataPlaneOptions;
 
 int runProxy(const ProxyFlags& flags);
 

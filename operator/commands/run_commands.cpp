@@ -126,20 +126,30 @@ int runPlanes(kube::KubeClient& client, controllers::ControlPlaneOptions options
   return 0;
 }
 
+// SIGTERM/SIGINT → `stop`; joins the watcher when the command returns.
+class TerminationWatch {
+public:
+  explicit TerminationWatch(CancelSource& stop)
+      : stop_(stop), thread_(runtime::watchTerminationSignals(stop)) {}
+  ~TerminationWatch() {
+    stop_.cancel();
+    thread_.join();
+  }
+
+private:
+  CancelSource& stop_;
+  std::thread thread_;
+};
+
 }  // namespace
 
 int runOperator(const OperatorFlags& flags) {
   CancelSource stop;
-  auto signals = runtime::watchTerminationSignals(stop);
-  auto finish = [&](int code) {
-    stop.cancel();
-    signals.join();
-    return code;
-  };
+  TerminationWatch signals(stop);
   auto config = kube::resolveConfig(flags.connection.kubeconfig, flags.connection.context);
   if (!config) {
     std::cerr << "portico: " << config.error().message() << "\n";
-    return finish(1);
+    return 1;
   }
   auto client = kube::connect(*config);
 
@@ -163,22 +173,17 @@ int runOperator(const OperatorFlags& flags) {
                                   {"server", config->server},
                                   {"snapshot", options.snapshot_path},
                                   {"leaderElection", flags.leader_elect ? "on" : "off"}});
-  return finish(runPlanes(*client, options, flags.run, stop));
+  return runPlanes(*client, options, flags.run, stop);
 }
 
 int runLocal(const LocalFlags& flags) {
   CancelSource stop;
-  auto signals = runtime::watchTerminationSignals(stop);
-  auto finish = [&](int code) {
-    stop.cancel();
-    signals.join();
-    return code;
-  };
+  TerminationWatch signals(stop);
   std::error_code ec;
   std::filesystem::create_directories(flags.state_dir, ec);
   if (ec) {
     std::cerr << "portico: " << flags.state_dir << ": " << ec.message() << "\n";
-    return finish(1);
+    return 1;
   }
   local::MemoryKubeClient memory;
   memory.setServedGroupVersions(local::localGroupVersions());
@@ -186,7 +191,7 @@ int runLocal(const LocalFlags& flags) {
   auto first = sync.syncOnce();
   if (!first.errors.empty() && first.created == 0) {
     std::cerr << "portico: nothing loaded from " << flags.manifests_dir << "\n";
-    return finish(1);
+    return 1;
   }
   local::LocalKubeClient client(memory, local::StateDir(flags.state_dir));
   if (Status st = client.restoreState(); !st)
@@ -204,7 +209,7 @@ int runLocal(const LocalFlags& flags) {
   int code = runPlanes(client, options, flags.run, stop);
   stop.cancel();
   watch_thread.join();
-  return finish(code);
+  return code;
 }
 
 }  // namespace portico::commands

@@ -1,0 +1,14 @@
+# Shell test helpers (source this file): ok/FAIL lines counted in PASSED/FAILED, free loopback
+# ports, and bounded waits.
+PASSED=${PASSED:-0}
+FAILED=${FAILED:-0}
+pass() { PASSED=$((PASSED + 1)); echo "ok   - $*"; }
+fail() { FAILED=$((FAILED + 1)); echo "FAIL - $*"; }
+check() {  # check DESCRIPTION EXPECTED ACTUAL
+  if [[ "$2" == "$3" ]]; then pass "$1"; else fail "$1: expected [$2], got [$3]"; fi
+}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_line() {  # wait_line FILE TEXT SECONDS
+  for _ in $(seq 1 $(($3 * 20))); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
+  return 1
+}
