@@ -75,6 +75,9 @@ TestCertificate makeCertificate(const std::vector<std::string>& dns_names,
   }
   addExtension(cert.get(), signer_cert, NID_basic_constraints,
                is_ca ? "critical,CA:TRUE" : "CA:FALSE");
+  // Key identifiers as a CA sets them (ACME ARI certIDs are built from the AKI).
+  addExtension(cert.get(), cert.get(), NID_subject_key_identifier, "hash");
+  if (issuer) addExtension(cert.get(), signer_cert, NID_authority_key_identifier, "keyid:always");
   X509_sign(cert.get(), issuer ? issuer_key.get() : key.get(), EVP_sha256());
   return {toPem(cert.get()), toPem(key.get())};
 }
