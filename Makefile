@@ -12,7 +12,7 @@ JOBS       ?= 2
 # Debian packages: the toolchain and libraries, then the real peers the tests start.
 BUILD_PACKAGES := g++ meson ninja-build pkg-config cmake python3 libcpprest-dev libssl-dev \
 	libyaml-cpp-dev nlohmann-json3-dev prometheus-cpp-dev doctest-dev libcli11-dev
-TEST_PACKAGES  := curl openssl golang-go etcd-server dpkg-dev clang libclang-rt-14-dev
+TEST_PACKAGES  := curl openssl golang-go etcd-server dpkg-dev clang libclang-rt-14-dev pebble
 
 .PHONY: deps test-deps build asan fuzz-build fuzz test unit integration sanitize demo demo-cluster clean
 

@@ -20,7 +20,7 @@ namespace portico::acme {
 
 struct AcmeClientOptions {
   std::chrono::milliseconds timeout{30000};
-  int bad_nonce_retries = 5;
+  int bad_nonce_retries = 10;  // each with the fresh nonce the rejection carried
   std::string user_agent = "portico-acme";
 };
 
