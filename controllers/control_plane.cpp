@@ -47,6 +47,14 @@ Expected<std::unique_ptr<ControlPlane>> ControlPlane::create(kube::KubeClient& c
   if (!plane->configs_served_)
     log::warn("the IngressClassConfig CRD is not installed: classes use built-in defaults",
               {{"fix", "kubectl apply -f crds/"}});
+  if (plane->configs_served_) {
+    kube::ListOptions probe;
+    probe.limit = 1;
+    plane->certificates_served_ = client.list(certificate::certificates(), "", probe).hasValue();
+    if (!plane->certificates_served_)
+      log::warn("the Certificate CRD is not installed: no ACME certificates",
+                {{"fix", "kubectl apply -f crds/"}});
+  }
   auto writer = proxy::SnapshotWriter::create(plane->options_.snapshot_path);
   if (!writer) return writer.error();
   plane->publisher_ = std::make_shared<routes::RoutePublisher>(
@@ -70,11 +78,18 @@ void ControlPlane::wire() {
   slices_ = std::make_shared<runtime::Informer<crds::EndpointSlice>>(
       client_, kube::Resource{"discovery.k8s.io", endpoint_slice_version_, "endpointslices", true},
       informer_options);
-  secrets_ = std::make_shared<routes::SecretTracker>(client_, [this] { publisher_->trigger(); });
+  secrets_ = std::make_shared<routes::SecretTracker>(client_, [this](const ObjectKey& key) {
+    publisher_->trigger();
+    if (!key.name.empty()) enqueueCertificatesUsingSecret(key);
+  });
+  if (certificates_served_)
+    certificates_ = std::make_shared<runtime::Informer<crds::Certificate>>(
+        client_, certificate::certificates(), informer_options);
 
   events_ = std::make_unique<EventRecorder>(client_, "portico", options_.identity, clock_);
   ingress_status_ = std::make_unique<ingress::IngressStatusReconciler>(
-      client_, ingresses_->store(), services_->store(), *publisher_, *events_);
+      client_, ingresses_->store(), services_->store(), *publisher_, *events_,
+      certificates_served_);
   ingress_status_controller_ =
       std::make_shared<runtime::Controller>("ingress-status", *ingress_status_, 2, clock_);
   static const runtime::Store<crds::IngressClassConfig> kNoConfigs;
@@ -82,6 +97,36 @@ void ControlPlane::wire() {
       client_, configs_ ? configs_->store() : kNoConfigs, *publisher_, *events_, clock_);
   config_status_controller_ = std::make_shared<runtime::Controller>("ingressclassconfig-status",
                                                                     *config_status_, 1, clock_);
+
+  if (certificates_) {
+    certificate::CertificateOptions certificate_options = options_.certificates;
+    certificate_options.served_config = [this] {
+      auto current = publisher_->current();
+      return current && current->built.served.config ? current->built.served.config->metadata.name
+                                                     : std::string();
+    };
+    certificate_reconciler_ = std::make_unique<certificate::CertificateReconciler>(
+        client_, configs_->store(), *publisher_, *events_, certificate_options, clock_);
+    certificate_controller_ =
+        std::make_shared<runtime::Controller>("certificates", *certificate_reconciler_, 2, clock_);
+    // Pending HTTP-01 tokens live in Certificate status: every change may change the snapshot.
+    certificates_->addHandlers(
+        {[this](const ObjectKey& key, const std::shared_ptr<const crds::Certificate>&) {
+           publisher_->trigger();
+           certificate_controller_->queue().add(key);
+         },
+         [this](const ObjectKey& key, const std::shared_ptr<const crds::Certificate>& a,
+                const std::shared_ptr<const crds::Certificate>& b) {
+           if (a->status.order != b->status.order) publisher_->trigger();
+           certificate_controller_->queue().add(key);
+         },
+         [this](const ObjectKey&, const std::shared_ptr<const crds::Certificate>& last) {
+           if (last->status.order) publisher_->trigger();
+         }});
+    certificate_controller_->onStart([this](runtime::WorkQueue& queue) {
+      for (const auto& key : certificates_->store().keys()) queue.add(key);
+    });
+  }
 
   auto trigger = [this] { publisher_->trigger(); };
   auto triggerAll = [trigger]<typename T>(runtime::Informer<T>& informer) {
@@ -126,7 +171,12 @@ void ControlPlane::wire() {
          },
          [this](const ObjectKey& key, const std::shared_ptr<const crds::IngressClassConfig>& a,
                 const std::shared_ptr<const crds::IngressClassConfig>& b) {
-           if (routingChanged(a, b)) publisher_->trigger();
+           if (routingChanged(a, b)) {
+             publisher_->trigger();
+             if (certificates_)  // the ACME settings may have changed
+               for (const auto& cert : certificates_->store().keys())
+                 certificate_controller_->queue().add(cert);
+           }
            config_status_controller_->queue().add(key);
          },
          [this](const ObjectKey&, const std::shared_ptr<const crds::IngressClassConfig>&) {
@@ -157,16 +207,25 @@ void ControlPlane::wire() {
   if (configs_) manager_->addCache(configs_);
   manager_->addCache(services_);
   manager_->addCache(slices_);
+  if (certificates_) manager_->addCache(certificates_);
   manager_->add(secrets_);
   manager_->add(publisher_);
   manager_->addLeaderOnly(ingress_status_controller_);
   manager_->addLeaderOnly(config_status_controller_);
+  if (certificate_controller_) manager_->addLeaderOnly(certificate_controller_);
 }
 
 Status ControlPlane::run(CancelSource& stop) {
   // The first build happens once the caches are full (the Manager starts runnables after sync).
   publisher_->trigger();
   return manager_->run(stop);
+}
+
+void ControlPlane::enqueueCertificatesUsingSecret(const ObjectKey& secret) {
+  if (!certificates_) return;
+  for (const auto& cert : certificates_->store().list())
+    if (cert->metadata.namespace_ == secret.namespace_ && cert->spec.secret_name == secret.name)
+      certificate_controller_->queue().add(cert->metadata.key());
 }
 
 bool ControlPlane::ready() const {
@@ -209,6 +268,12 @@ routes::BuiltRoutes ControlPlane::build() {
   inputs.services = services_->store().list();
   inputs.endpoint_slices = slices_->store().list();
   inputs.secrets = secrets_->secrets();
+  // Pending HTTP-01 challenges of every Certificate: any replica may get the CA's request.
+  if (certificates_)
+    for (const auto& cert : certificates_->store().list())
+      if (cert->status.order)
+        for (const auto& challenge : cert->status.order->challenges)
+          inputs.acme_tokens[challenge.token] = challenge.key_authorization;
   inputs.now = clock_.now();
   out.compiled = routes::compileRoutes(inputs);
   for (const auto& ingress : selection.ingresses) out.ingresses.insert(ingress->metadata.key());

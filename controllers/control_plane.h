@@ -10,12 +10,14 @@
 #include <optional>
 #include <string>
 
+#include "controllers/certificate/reconciler.h"
 #include "controllers/common/event_recorder.h"
 #include "controllers/ingress/selection.h"
 #include "controllers/ingress/status_reconciler.h"
 #include "controllers/ingressclassconfig/status_reconciler.h"
 #include "controllers/routes/publisher.h"
 #include "controllers/routes/secret_tracker.h"
+#include "crds/certificate.h"
 #include "crds/ingress.h"
 #include "crds/ingress_class_config.h"
 #include "crds/service.h"
@@ -34,6 +36,8 @@ struct ControlPlaneOptions {
   std::string watch_namespace;                                // "" = all namespaces
   // How long the first snapshot waits for referenced Secrets before publishing without them.
   std::chrono::milliseconds secret_grace{3000};
+  // ACME: how the Certificate controller reaches CAs, and how it backs off.
+  certificate::CertificateOptions certificates;
 };
 
 class ControlPlane {
@@ -67,12 +71,15 @@ private:
   const Clock& clock_;
   std::string endpoint_slice_version_;
   bool configs_served_ = false;
+  bool certificates_served_ = false;
+  void enqueueCertificatesUsingSecret(const ObjectKey& secret);
 
   std::shared_ptr<runtime::Informer<crds::Ingress>> ingresses_;
   std::shared_ptr<runtime::Informer<crds::IngressClass>> classes_;
   std::shared_ptr<runtime::Informer<crds::IngressClassConfig>> configs_;
   std::shared_ptr<runtime::Informer<crds::Service>> services_;
   std::shared_ptr<runtime::Informer<crds::EndpointSlice>> slices_;
+  std::shared_ptr<runtime::Informer<crds::Certificate>> certificates_;
   std::shared_ptr<routes::SecretTracker> secrets_;
   std::shared_ptr<routes::RoutePublisher> publisher_;
   std::unique_ptr<EventRecorder> events_;
@@ -80,6 +87,8 @@ private:
   std::unique_ptr<ingressclassconfig::ConfigStatusReconciler> config_status_;
   std::shared_ptr<runtime::Controller> ingress_status_controller_;
   std::shared_ptr<runtime::Controller> config_status_controller_;
+  std::unique_ptr<certificate::CertificateReconciler> certificate_reconciler_;
+  std::shared_ptr<runtime::Controller> certificate_controller_;
   std::unique_ptr<runtime::Manager> manager_;
 
   // Touched only by the publisher thread (build()).

@@ -1,5 +1,7 @@
 #include "controllers/ingress/status_reconciler.h"
 
+#include "controllers/certificate/reconciler.h"
+#include "controllers/ingress/certificates.h"
 #include "controllers/ingress/status.h"
 #include "operator/base/log.h"
 
@@ -9,12 +11,13 @@ IngressStatusReconciler::IngressStatusReconciler(kube::KubeClient& client,
                                                  const runtime::Store<crds::Ingress>& ingresses,
                                                  const runtime::Store<crds::Service>& services,
                                                  const routes::RoutePublisher& publisher,
-                                                 EventRecorder& events)
+                                                 EventRecorder& events, bool certificates_served)
     : client_(client),
       ingresses_(ingresses),
       services_(services),
       publisher_(publisher),
-      events_(events) {}
+      events_(events),
+      certificates_served_(certificates_served) {}
 
 Expected<runtime::Result> IngressStatusReconciler::reconcile(const runtime::Request& request) {
   auto ingress = ingresses_.get(request.key);
@@ -49,7 +52,51 @@ Expected<runtime::Result> IngressStatusReconciler::reconcile(const runtime::Requ
     log::debug("ingress status written", {{"ingress", request.key.toString()}});
   }
   reportProblems(*ingress, built.compiled.problems);
+  if (certificates_served_)
+    if (Status st = ensureCertificates(*ingress, built); !st) return st;
   return runtime::Result{};
+}
+
+Status IngressStatusReconciler::ensureCertificates(const crds::Ingress& ingress,
+                                                   const routes::BuiltRoutes& built) {
+  const bool auto_tls =
+      built.applied_spec && built.applied_spec->acme && built.applied_spec->acme->auto_tls;
+  const std::string issuer = built.served.config ? built.served.config->metadata.name : "";
+  for (const auto& desired : desiredCertificates(ingress, auto_tls, issuer)) {
+    const ObjectKey key = desired.metadata.key();
+    auto existing = client_.get(certificate::certificates(), key);
+    if (!existing) {
+      if (existing.error().code() != ErrorCode::NotFound) return existing.error();
+      kube::Json object = desired;
+      object.erase("status");
+      auto created = client_.create(certificate::certificates(), object);
+      if (!created && created.error().code() != ErrorCode::AlreadyExists) return created.error();
+      log::info("certificate created for ingress",
+                {{"ingress", ingress.metadata.key().toString()}, {"certificate", key.toString()}});
+      continue;
+    }
+    crds::Certificate current = existing->get<crds::Certificate>();
+    bool ours = false;
+    for (const auto& owner : current.metadata.owner_references)
+      if (owner.kind == "Ingress" && owner.name == ingress.metadata.name) ours = true;
+    if (!ours) {
+      events_.record({"networking.k8s.io/v1", "Ingress", ingress.metadata.namespace_,
+                      ingress.metadata.name, ingress.metadata.uid},
+                     "Warning", "CertificateConflict",
+                     "Certificate " + key.toString() + " exists and belongs to something else");
+      continue;
+    }
+    if (current.spec.dns_names == desired.spec.dns_names &&
+        current.spec.issuer == desired.spec.issuer)
+      continue;
+    kube::Json patch = {
+        {"spec",
+         {{"dnsNames", desired.spec.dns_names}, {"issuerRef", {{"name", desired.spec.issuer}}}}}};
+    auto patched =
+        client_.patch(certificate::certificates(), key, kube::PatchType::Merge, patch.dump(), {});
+    if (!patched) return patched.error();
+  }
+  return Status::ok();
 }
 
 void IngressStatusReconciler::reportProblems(const crds::Ingress& ingress,

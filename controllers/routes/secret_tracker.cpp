@@ -23,7 +23,7 @@ std::shared_ptr<const crds::Secret> decodeSecret(const kube::Json& object, const
 }
 }  // namespace
 
-SecretTracker::SecretTracker(kube::KubeClient& client, std::function<void()> on_change)
+SecretTracker::SecretTracker(kube::KubeClient& client, OnChange on_change)
     : client_(client), on_change_(std::move(on_change)) {}
 
 void SecretTracker::setWanted(const std::set<ObjectKey>& wanted) {
@@ -109,7 +109,10 @@ void SecretTracker::fetchPending(CancelSource& cancel) {
       now_settled = pending_.empty();
     }
     // Settling matters too: the publisher waits for it before the first snapshot.
-    if (changed || now_settled) on_change_();
+    if (changed)
+      on_change_(key);
+    else if (now_settled)
+      on_change_(ObjectKey{});
   }
 }
 
@@ -158,7 +161,7 @@ void SecretTracker::watchLoop(CancelSource& cancel) {
             bool changed = event.type == kube::WatchEventType::Deleted
                                ? store(key, nullptr)
                                : store(key, decodeSecret(event.object, key));
-            if (changed) on_change_();
+            if (changed) on_change_(key);
             return true;
           },
           cancel);

@@ -22,9 +22,10 @@ namespace portico::controllers::routes {
 
 class SecretTracker final : public runtime::Runnable {
 public:
-  // `on_change` runs (on the tracker's threads) whenever a wanted Secret appeared, changed or
-  // went away.
-  SecretTracker(kube::KubeClient& client, std::function<void()> on_change);
+  // `on_change` runs (on the tracker's threads) with the key of a wanted Secret that appeared,
+  // changed or went away (an empty key when the initial fetches have settled).
+  using OnChange = std::function<void(const ObjectKey&)>;
+  SecretTracker(kube::KubeClient& client, OnChange on_change);
 
   std::string name() const override { return "secret-tracker"; }
   void run(CancelSource& cancel) override;
@@ -43,7 +44,7 @@ private:
   bool store(const ObjectKey& key, std::shared_ptr<const crds::Secret> secret);
 
   kube::KubeClient& client_;
-  std::function<void()> on_change_;
+  OnChange on_change_;
   mutable std::mutex mutex_;
   std::condition_variable cv_;
   std::set<ObjectKey> wanted_;

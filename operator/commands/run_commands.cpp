@@ -14,6 +14,7 @@
 #include "operator/base/log.h"
 #include "operator/commands/data_plane.h"
 #include "operator/commands/health_server.h"
+#include "operator/http/cpprest_transport.h"
 #include "operator/kube/config.h"
 #include "operator/local/kinds.h"
 #include "operator/local/local_client.h"
@@ -50,6 +51,9 @@ int runPlanes(kube::KubeClient& client, controllers::ControlPlaneOptions options
   options.selection.controller = run.controller_name;
   options.selection.ingress_class = run.ingress_class;
   options.publisher.debounce = std::chrono::milliseconds(run.debounce_ms);
+  options.certificates.transport_factory = [](const TlsSettings& tls) {
+    return http::makeCpprestTransport(tls);
+  };
   auto plane = controllers::ControlPlane::create(client, options);
   if (!plane) {
     std::cerr << "portico: " << plane.error().message() << "\n";

@@ -45,7 +45,7 @@ TEST_CASE("secret tracker: caches only the wanted Secrets and follows their chan
   REQUIRE(api.create(secrets, secret("wanted", "kubernetes.io/tls", "YQ==")));  // "a"
   REQUIRE(api.create(secrets, secret("other", "kubernetes.io/tls", "Yg==")));
   std::atomic<int> changes{0};
-  controllers::routes::SecretTracker tracker(api, [&] { ++changes; });
+  controllers::routes::SecretTracker tracker(api, [&](const ObjectKey&) { ++changes; });
   Running running(tracker);
 
   tracker.setWanted({{"shop", "wanted"}, {"shop", "missing"}});
@@ -77,7 +77,7 @@ TEST_CASE("secret tracker: a lost watch fetches every wanted Secret again") {
   testing::FakeKubeClient api;
   const auto secrets = kube::resources::secrets();
   REQUIRE(api.create(secrets, secret("s", "kubernetes.io/tls", "YQ==")));
-  controllers::routes::SecretTracker tracker(api, [] {});
+  controllers::routes::SecretTracker tracker(api, [](const ObjectKey&) {});
   Running running(tracker);
   tracker.setWanted({{"shop", "s"}});
   REQUIRE(eventually([&] { return cached(tracker, "s") == "a" && api.callCount("watch") > 0; }));

@@ -1,0 +1,468 @@
+#include "controllers/certificate/reconciler.h"
+
+#include <nlohmann/json.hpp>
+
+#include "acme/csr.h"
+#include "acme/http01.h"
+#include "controllers/certificate/policies.h"
+#include "crds/secret.h"
+#include "operator/base/base64.h"
+#include "operator/base/log.h"
+#include "operator/base/pem.h"
+#include "operator/base/time_format.h"
+
+namespace portico::controllers::certificate {
+
+using namespace std::chrono_literals;
+
+kube::Resource certificates() {
+  return {crds::kPorticoGroup, crds::kPorticoVersion, "certificates", true};
+}
+
+namespace {
+
+const kube::Resource kSecrets = kube::resources::secrets();
+
+runtime::Result after(std::chrono::milliseconds delay) {
+  return runtime::Result{delay};
+}
+
+std::chrono::milliseconds pollDelay(const acme::AcmeClient& acme) {
+  auto hint = acme.lastRetryAfter().value_or(std::chrono::seconds(0));
+  return std::clamp<std::chrono::milliseconds>(hint, 250ms, 30s);
+}
+
+Expected<std::shared_ptr<crds::Secret>> getSecret(kube::KubeClient& client, const ObjectKey& key) {
+  auto object = client.get(kSecrets, key);
+  if (!object) {
+    if (object.error().code() == ErrorCode::NotFound) return std::shared_ptr<crds::Secret>();
+    return object.error();
+  }
+  try {
+    return std::make_shared<crds::Secret>(object->get<crds::Secret>());
+  } catch (const std::exception& e) {
+    return Status(ErrorCode::DecodeError,
+                  std::string("Secret ") + key.toString() + ": " + e.what());
+  }
+}
+
+// Creates the Secret, or replaces its data/type/labels/annotations when it exists.
+Status putSecret(kube::KubeClient& client, const crds::Secret& secret) {
+  nlohmann::json object = secret;
+  auto created = client.create(kSecrets, object);
+  if (created) return Status::ok();
+  if (created.error().code() != ErrorCode::AlreadyExists) return created.error();
+  nlohmann::json patch = {
+      {"type", secret.type},
+      {"data", object["data"]},
+      {"metadata",
+       {{"labels", object["metadata"].value("labels", nlohmann::json::object())},
+        {"annotations", object["metadata"].value("annotations", nlohmann::json::object())}}}};
+  auto patched =
+      client.patch(kSecrets, secret.metadata.key(), kube::PatchType::Merge, patch.dump(), {});
+  return patched ? Status::ok() : patched.error();
+}
+
+acme::CertificateKeyAlgorithm keyAlgorithm(const std::string& name) {
+  if (name == "RSA") return acme::CertificateKeyAlgorithm::RSA;
+  if (name == "Ed25519") return acme::CertificateKeyAlgorithm::Ed25519;
+  return acme::CertificateKeyAlgorithm::ECDSA;
+}
+
+}  // namespace
+
+CertificateReconciler::CertificateReconciler(
+    kube::KubeClient& client, const runtime::Store<crds::IngressClassConfig>& configs,
+    const routes::RoutePublisher& publisher, EventRecorder& events, CertificateOptions options,
+    const Clock& clock)
+    : client_(client),
+      configs_(configs),
+      publisher_(publisher),
+      events_(events),
+      options_(std::move(options)),
+      clock_(clock) {}
+
+std::string CertificateReconciler::now() const {
+  return formatRfc3339(clock_.now());
+}
+
+Status CertificateReconciler::writeStatus(const crds::Certificate& cert) {
+  kube::PatchOptions options;
+  options.subresource = "status";
+  nlohmann::json patch = {{"status", cert.status}};
+  auto written = client_.patch(certificates(), cert.metadata.key(), kube::PatchType::Merge,
+                               patch.dump(), options);
+  return written ? Status::ok() : written.error();
+}
+
+Status CertificateReconciler::writeSecret(const crds::Certificate& cert,
+                                          const std::string& chain_pem,
+                                          const std::string& key_pem) {
+  crds::Secret secret;
+  secret.metadata.name = cert.spec.secret_name;
+  secret.metadata.namespace_ = cert.metadata.namespace_;
+  secret.metadata.labels = cert.spec.secret_labels;
+  secret.metadata.annotations = cert.spec.secret_annotations;
+  secret.metadata.annotations[kCertificateNameAnnotation] = cert.metadata.name;
+  const std::string renew = cert.metadata.annotation(kRenewAnnotation);
+  if (!renew.empty()) secret.metadata.annotations[kRenewAnnotation] = renew;
+  secret.type = crds::kTlsSecretType;
+  secret.data["tls.crt"] = chain_pem;
+  secret.data["tls.key"] = key_pem;
+  return putSecret(client_, secret);
+}
+
+void CertificateReconciler::setReady(crds::Certificate& cert, const crds::Secret* secret) {
+  auto trigger = issuanceTrigger(cert, secret, clock_.now());
+  crds::Condition ready{"Ready", "True", "Ready", "", "", cert.metadata.generation};
+  const std::string* crt = secret ? secret->find("tls.crt") : nullptr;
+  const std::string* key = secret ? secret->find("tls.key") : nullptr;
+  auto pair = crt && key ? checkTlsPair(*crt, *key, clock_.now())
+                         : Expected<CertificateInfo>(Status(ErrorCode::NotFound, ""));
+  if (pair) {
+    cert.status.not_before = formatRfc3339(pair->not_before);
+    cert.status.not_after = formatRfc3339(pair->not_after);
+    cert.status.renewal_time =
+        formatRfc3339(renewalTime(pair->not_before, pair->not_after, cert.spec));
+  }
+  if (trigger && (trigger->reason == "SecretMissing" || trigger->reason == "SecretInvalid" ||
+                  trigger->reason == "DNSNamesChanged")) {
+    ready.status = "False";
+    ready.reason = trigger->reason;
+    ready.message = trigger->message;
+  } else {
+    ready.message = "the certificate in Secret " + cert.spec.secret_name + " is valid until " +
+                    cert.status.not_after;
+  }
+  crds::setCondition(cert.status.conditions, ready, now());
+}
+
+Expected<acme::AcmeClient*> CertificateReconciler::accountFor(
+    const crds::IngressClassConfig& config) {
+  const auto& settings = *config.spec.acme;
+  ObjectKey key_ref = settings.account_key_secret.value_or(
+      ObjectKey{options_.account_namespace, "portico-acme-" + config.metadata.name});
+  auto secret = getSecret(client_, key_ref);
+  if (!secret) return secret.error();
+  std::string key_pem;
+  if (*secret && (*secret)->find("tls.key")) {
+    key_pem = *(*secret)->find("tls.key");
+  } else {
+    // First use: a new ES256 account key, kept in the Secret so the account is created once.
+    auto generated = acme::generateAccountKey();
+    if (!generated) return generated.error();
+    key_pem = acme::privateKeyPem(generated->key.get());
+    crds::Secret account;
+    account.metadata.name = key_ref.name;
+    account.metadata.namespace_ = key_ref.namespace_;
+    account.type = "Opaque";
+    account.data["tls.key"] = key_pem;
+    if (Status st = putSecret(client_, account); !st) return st;
+    log::info("ACME account key created", {{"secret", key_ref.toString()}});
+  }
+  const std::string fingerprint =
+      settings.server + "\n" + settings.ca_bundle + "\n" + key_pem + "\n" + settings.email;
+  std::lock_guard lock(accounts_mutex_);
+  Account& account = accounts_[config.metadata.name];
+  if (account.client && account.fingerprint == fingerprint) return account.client.get();
+
+  auto key = acme::accountKeyFromPem(key_pem);
+  if (!key) return key.error();
+  TlsSettings tls;
+  if (!settings.ca_bundle.empty()) {
+    auto pem = base64Decode(settings.ca_bundle);
+    if (!pem) return Status(ErrorCode::InvalidArgument, "spec.acme.caBundle is not base64");
+    tls.ca_pem = *pem;
+  }
+  account.transport = options_.transport_factory(tls);
+  account.client =
+      std::make_unique<acme::AcmeClient>(*account.transport, settings.server, std::move(*key));
+  acme::NewAccountRequest request;
+  request.email = settings.email;
+  if (settings.external_account_binding) {
+    const auto& eab = *settings.external_account_binding;
+    auto hmac_secret = getSecret(client_, eab.key_secret.secret);
+    if (!hmac_secret) return hmac_secret.error();
+    if (!*hmac_secret || !(*hmac_secret)->find(eab.key_secret.key))
+      return Status(ErrorCode::NotFound, "EAB key Secret " + eab.key_secret.secret.toString() +
+                                             " lacks key " + eab.key_secret.key);
+    request.eab = acme::ExternalAccountKey{eab.key_id, *(*hmac_secret)->find(eab.key_secret.key)};
+  }
+  // Finds the existing account for this key, or registers it (once).
+  auto registered = account.client->account(request);
+  if (!registered) {
+    account.client.reset();
+    return registered.error();
+  }
+  account.fingerprint = fingerprint;
+  log::info("ACME account ready", {{"config", config.metadata.name}, {"account", registered->url}});
+  return account.client.get();
+}
+
+Expected<runtime::Result> CertificateReconciler::fail(crds::Certificate& cert,
+                                                      const std::string& reason,
+                                                      const std::string& message) {
+  cert.status.order.reset();
+  cert.status.failed_issuance_attempts += 1;
+  cert.status.last_failure_time = now();
+  crds::setCondition(cert.status.conditions,
+                     {"Issuing", "False", reason, message, "", cert.metadata.generation}, now());
+  if (const auto* ready = crds::findCondition(cert.status.conditions, "Ready");
+      !ready || ready->status != "True")
+    crds::setCondition(cert.status.conditions,
+                       {"Ready", "False", reason, message, "", cert.metadata.generation}, now());
+  auto delay = failureBackoff(cert.status.failed_issuance_attempts, options_.backoff_base,
+                              options_.backoff_cap);
+  events_.record({"portico.io/v1alpha1", "Certificate", cert.metadata.namespace_,
+                  cert.metadata.name, cert.metadata.uid},
+                 "Warning", reason, message + "; retrying in " + crds::formatDuration(delay));
+  if (Status st = writeStatus(cert); !st) return st;
+  return after(delay);
+}
+
+Expected<runtime::Result> CertificateReconciler::reconcile(const runtime::Request& request) {
+  // The live object, not the cache: the order in status must never be acted on twice.
+  auto live = client_.get(certificates(), request.key);
+  if (!live) {
+    if (live.error().code() == ErrorCode::NotFound) return runtime::Result{};
+    return live.error();
+  }
+  crds::Certificate cert;
+  try {
+    cert = live->get<crds::Certificate>();
+  } catch (const std::exception& e) {
+    return runtime::terminalError(Status(ErrorCode::DecodeError, e.what()));
+  }
+  const crds::CertificateStatus before = cert.status;
+  cert.status.observed_generation = cert.metadata.generation;
+
+  if (auto errors = crds::validate(cert.spec); !errors.empty()) {
+    std::string message;
+    for (const auto& e : errors) message += (message.empty() ? "" : "; ") + e;
+    crds::setCondition(cert.status.conditions,
+                       {"Ready", "False", "InvalidSpec", message, "", cert.metadata.generation},
+                       now());
+    if (Status st = writeStatus(cert); !st) return st;
+    return runtime::terminalError(Status(ErrorCode::InvalidArgument, message));
+  }
+
+  auto secret = getSecret(client_, {cert.metadata.namespace_, cert.spec.secret_name});
+  if (!secret) return secret.error();
+  const crds::Secret* current = secret->get();
+
+  const std::string config_name = !cert.spec.issuer.empty()
+                                      ? cert.spec.issuer
+                                      : (options_.served_config ? options_.served_config() : "");
+  auto config = configs_.get({"", config_name});
+  if (!config || !config->spec.acme) {
+    setReady(cert, current);
+    std::string message = config_name.empty()
+                              ? "no IngressClassConfig issues certificates (set spec.issuerRef)"
+                              : "IngressClassConfig " + config_name + " has no spec.acme";
+    crds::setCondition(cert.status.conditions,
+                       {"Issuing", "False", "NoIssuer", message, "", cert.metadata.generation},
+                       now());
+    if (!crds::sameConditions(before.conditions, cert.status.conditions))
+      if (Status st = writeStatus(cert); !st) return st;
+    return runtime::Result{};  // a config change enqueues every Certificate again
+  }
+
+  auto trigger = issuanceTrigger(cert, current, clock_.now());
+  if (!cert.status.order) {
+    setReady(cert, current);
+    if (!trigger) {
+      crds::setCondition(
+          cert.status.conditions,
+          {"Issuing", "False", "UpToDate", "no issuance needed", "", cert.metadata.generation},
+          now());
+      if (!crds::sameConditions(before.conditions, cert.status.conditions) ||
+          before.renewal_time != cert.status.renewal_time ||
+          before.observed_generation != cert.status.observed_generation)
+        if (Status st = writeStatus(cert); !st) return st;
+      auto renew_at = parseRfc3339(cert.status.renewal_time);
+      auto wait =
+          renew_at ? std::chrono::duration_cast<std::chrono::milliseconds>(*renew_at - clock_.now())
+                   : std::chrono::milliseconds(3600000);
+      return after(std::clamp<std::chrono::milliseconds>(wait, 1s, 24h));
+    }
+    if (cert.status.failed_issuance_attempts > 0) {
+      auto last = parseRfc3339(cert.status.last_failure_time);
+      auto retry_at =
+          last.value_or(clock_.now()) + failureBackoff(cert.status.failed_issuance_attempts,
+                                                       options_.backoff_base, options_.backoff_cap);
+      if (clock_.now() < retry_at)
+        return after(
+            std::chrono::duration_cast<std::chrono::milliseconds>(retry_at - clock_.now()));
+    }
+  }
+  auto acme = accountFor(*config);
+  if (!acme) return fail(cert, "AccountFailed", "ACME account: " + acme.error().message());
+
+  if (!cert.status.order) {
+    auto order = (*acme)->newOrder(cert.spec.dns_names, config->spec.acme->profile);
+    if (!order) return fail(cert, "OrderFailed", "newOrder: " + order.error().message());
+    crds::OrderProgress progress;
+    progress.url = order->url;
+    progress.status = order->status;
+    progress.dns_names = cert.spec.dns_names;
+    progress.authorizations = order->authorizations;
+    progress.finalize = order->finalize;
+    cert.status.order = progress;
+    crds::setCondition(cert.status.conditions,
+                       {"Issuing", "True", trigger ? trigger->reason : "Issuing",
+                        (trigger ? trigger->message + ": " : std::string()) + "order " + order->url,
+                        "", cert.metadata.generation},
+                       now());
+    if (Status st = writeStatus(cert); !st) return st;
+    return after(10ms);
+  }
+  return advance(cert, **acme, *config, current);
+}
+
+Expected<runtime::Result> CertificateReconciler::advance(crds::Certificate& cert,
+                                                         acme::AcmeClient& acme,
+                                                         const crds::IngressClassConfig& config,
+                                                         const crds::Secret* secret) {
+  crds::OrderProgress& o = *cert.status.order;
+  if (o.dns_names != cert.spec.dns_names)
+    return fail(cert, "SpecChanged", "spec.dnsNames changed during the order; starting again");
+
+  // 1. The HTTP-01 challenges of every authorization still pending, into status.
+  if (o.challenges.empty() && !o.responded) {
+    auto thumbprint = acme.thumbprint();
+    if (!thumbprint) return thumbprint.error();
+    for (const auto& url : o.authorizations) {
+      auto authz = acme.authorization(url);
+      if (!authz) return fail(cert, "AuthorizationFailed", authz.error().message());
+      if (authz->status == "valid") continue;  // reused by the CA
+      const acme::Challenge* http01 = authz->challenge("http-01");
+      if (!http01)
+        return fail(cert, "NoHTTP01",
+                    "the CA offers no http-01 challenge for " + authz->identifier);
+      if (!acme::isValidToken(http01->token))
+        return fail(cert, "BadToken", "the CA sent a malformed challenge token");
+      o.challenges.push_back({authz->identifier, http01->token,
+                              acme::keyAuthorization(http01->token, *thumbprint), http01->url});
+    }
+    if (o.challenges.empty()) o.responded = true;
+    if (Status st = writeStatus(cert); !st) return st;
+    return after(10ms);
+  }
+
+  // 2. Once this replica's proxy answers every token, the CA may validate.
+  if (!o.responded) {
+    auto published = publisher_.current();
+    for (const auto& c : o.challenges) {
+      const std::string* served =
+          published ? published->built.compiled.table.acmeKeyAuthorization(c.token) : nullptr;
+      if (!served || *served != c.key_authorization) return after(20ms);
+    }
+    for (const auto& c : o.challenges) {
+      auto responded = acme.respond(c.url);
+      if (!responded) return fail(cert, "ChallengeFailed", responded.error().message());
+    }
+    o.responded = true;
+    if (Status st = writeStatus(cert); !st) return st;
+    return after(250ms);
+  }
+
+  auto order = acme.order(o.url);
+  if (!order) {
+    if (order.error().code() == ErrorCode::NotFound ||
+        order.error().code() == ErrorCode::InvalidArgument)
+      return fail(cert, "OrderLost", order.error().message());
+    return order.error();  // transient: retried with backoff by the controller
+  }
+  const std::string previous = o.status;
+  o.status = order->status;
+
+  if (order->status == "invalid") {
+    std::string why = order->error ? order->error->describe() : "the order became invalid";
+    for (const auto& url : o.authorizations) {
+      auto authz = acme.authorization(url);
+      if (!authz) continue;
+      for (const auto& c : authz->challenges)
+        if (c.error) why = authz->identifier + ": " + c.error->describe();
+    }
+    return fail(cert, "ValidationFailed", why);
+  }
+  if (order->status == "pending" || order->status == "processing") {
+    if (previous != o.status)
+      if (Status st = writeStatus(cert); !st) return st;
+    return after(pollDelay(acme));
+  }
+  if (order->status == "ready") {
+    // The key of the CSR is kept in a Secret first: a restart between finalize and download
+    // must not lose it.
+    std::string key_pem;
+    const std::string* old_key = secret ? secret->find("tls.key") : nullptr;
+    if (cert.spec.private_key.rotation_policy == "Never" && old_key && parsePrivateKey(*old_key)) {
+      key_pem = *old_key;
+    } else {
+      auto key = acme::generateCertificateKey(keyAlgorithm(cert.spec.private_key.algorithm),
+                                              static_cast<int>(cert.spec.private_key.size));
+      if (!key) return fail(cert, "KeyFailed", key.error().message());
+      key_pem = acme::privateKeyPem(key->get());
+    }
+    crds::Secret next;
+    next.metadata.name = cert.metadata.name + "-portico-next-key";
+    next.metadata.namespace_ = cert.metadata.namespace_;
+    next.metadata.annotations[kCertificateNameAnnotation] = cert.metadata.name;
+    next.type = "Opaque";
+    next.data["tls.key"] = key_pem;
+    if (Status st = putSecret(client_, next); !st) return st;
+    auto key = parsePrivateKey(key_pem);
+    if (!key) return fail(cert, "KeyFailed", key.error().message());
+    auto csr = acme::makeCsr(key->get(), cert.spec.dns_names);
+    if (!csr) return fail(cert, "CSRFailed", csr.error().message());
+    auto finalized = acme.finalize(*order, *csr);
+    if (!finalized) return fail(cert, "FinalizeFailed", finalized.error().message());
+    o.status = finalized->status;
+    o.next_key_secret = next.metadata.name;
+    if (Status st = writeStatus(cert); !st) return st;
+    return after(pollDelay(acme));
+  }
+  if (order->status != "valid")
+    return fail(cert, "OrderFailed", "unexpected order status " + order->status);
+
+  // 3. Issued: download (the preferred chain when asked), then the Secret.
+  auto chain = acme.certificate(order->certificate);
+  if (!chain) return fail(cert, "DownloadFailed", chain.error().message());
+  std::string chain_pem = chain->pem;
+  if (!config.spec.acme->preferred_chain.empty() && !chain->alternates.empty()) {
+    std::vector<std::string> chains = {chain->pem};
+    for (const auto& url : chain->alternates)
+      if (auto alternate = acme.certificate(url)) chains.push_back(alternate->pem);
+    chain_pem = chains[acme::choosePreferredChain(chains, config.spec.acme->preferred_chain)];
+  }
+  auto next = getSecret(client_, {cert.metadata.namespace_, o.next_key_secret});
+  if (!next) return next.error();
+  if (!*next || !(*next)->find("tls.key"))
+    return fail(cert, "KeyLost", "the private key Secret " + o.next_key_secret + " is gone");
+  const std::string key_pem = *(*next)->find("tls.key");
+  if (auto pair = checkTlsPair(chain_pem, key_pem, clock_.now()); !pair)
+    return fail(cert, "BadCertificate", "the CA's certificate: " + pair.error().message());
+  if (Status st = writeSecret(cert, chain_pem, key_pem); !st) return st;
+  client_.remove(kSecrets, {cert.metadata.namespace_, o.next_key_secret}, {});
+
+  cert.status.order.reset();
+  cert.status.revision += 1;
+  cert.status.failed_issuance_attempts = 0;
+  cert.status.last_failure_time.clear();
+  auto written = getSecret(client_, {cert.metadata.namespace_, cert.spec.secret_name});
+  setReady(cert, written && *written ? written->get() : nullptr);
+  crds::setCondition(cert.status.conditions,
+                     {"Issuing", "False", "Issued",
+                      "certificate revision " + std::to_string(cert.status.revision) + " issued",
+                      "", cert.metadata.generation},
+                     now());
+  events_.record({"portico.io/v1alpha1", "Certificate", cert.metadata.namespace_,
+                  cert.metadata.name, cert.metadata.uid},
+                 "Normal", "Issued",
+                 "certificate issued into Secret " + cert.spec.secret_name + ", valid until " +
+                     cert.status.not_after);
+  if (Status st = writeStatus(cert); !st) return st;
+  return after(1s);
+}
+
+}  // namespace portico::controllers::certificate

@@ -1,0 +1,79 @@
+// The Certificate controller (leader only). One ACME step per reconcile, with the order's progress
+// in status (so every replica's proxy answers the challenges and a restart resumes the order):
+//   no order, trigger fires  → (account) → newOrder                          Issuing=True
+//   order pending            → fetch authorizations: HTTP-01 tokens into status → the snapshot
+//   tokens live in our proxy → tell the CA to validate
+//   order ready              → key (kept in a Secret) + CSR → finalize
+//   order valid              → download, write the kubernetes.io/tls Secret    Ready=True
+//   anything fails           → order dropped, failedIssuanceAttempts+1, retry after a doubling
+//   delay
+// The Ready condition follows the Secret: a valid certificate that covers spec.dnsNames.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "acme/client.h"
+#include "controllers/common/event_recorder.h"
+#include "controllers/routes/publisher.h"
+#include "crds/certificate.h"
+#include "crds/ingress_class_config.h"
+#include "operator/base/clock.h"
+#include "operator/kube/client.h"
+#include "operator/runtime/reconciler.h"
+#include "operator/runtime/store.h"
+
+namespace portico::controllers::certificate {
+
+kube::Resource certificates();
+
+using TransportFactory = std::function<std::unique_ptr<HttpTransport>(const TlsSettings&)>;
+
+struct CertificateOptions {
+  TransportFactory transport_factory;
+  std::chrono::seconds backoff_base{60};
+  std::chrono::seconds backoff_cap{8 * 3600};
+  std::string account_namespace = "default";   // where default account-key Secrets live
+  std::function<std::string()> served_config;  // the served class's IngressClassConfig name
+};
+
+class CertificateReconciler final : public runtime::Reconciler {
+public:
+  CertificateReconciler(kube::KubeClient& client,
+                        const runtime::Store<crds::IngressClassConfig>& configs,
+                        const routes::RoutePublisher& publisher, EventRecorder& events,
+                        CertificateOptions options, const Clock& clock = SystemClock::instance());
+
+  Expected<runtime::Result> reconcile(const runtime::Request& request) override;
+
+private:
+  struct Account {
+    std::string fingerprint;  // server + key + CA bundle: a change makes a new client
+    std::unique_ptr<HttpTransport> transport;
+    std::unique_ptr<acme::AcmeClient> client;
+  };
+  Expected<acme::AcmeClient*> accountFor(const crds::IngressClassConfig& config);
+  Expected<runtime::Result> advance(crds::Certificate& cert, acme::AcmeClient& acme,
+                                    const crds::IngressClassConfig& config,
+                                    const crds::Secret* secret);
+  Expected<runtime::Result> fail(crds::Certificate& cert, const std::string& reason,
+                                 const std::string& message);
+  Status writeStatus(const crds::Certificate& cert);
+  Status writeSecret(const crds::Certificate& cert, const std::string& chain_pem,
+                     const std::string& key_pem);
+  void setReady(crds::Certificate& cert, const crds::Secret* secret);
+  std::string now() const;
+
+  kube::KubeClient& client_;
+  const runtime::Store<crds::IngressClassConfig>& configs_;
+  const routes::RoutePublisher& publisher_;
+  EventRecorder& events_;
+  CertificateOptions options_;
+  const Clock& clock_;
+  std::mutex accounts_mutex_;
+  std::map<std::string, Account> accounts_;
+};
+
+}  // namespace portico::controllers::certificate
