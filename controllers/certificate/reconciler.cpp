@@ -349,13 +349,25 @@ Expected<runtime::Result> CertificateReconciler::advance(crds::Certificate& cert
     return after(10ms);
   }
 
-  // 2. Once this replica's proxy answers every token, the CA may validate.
+  // 2. Once the tokens are in this replica's published snapshot — and have been for long enough
+  //    for the proxies (this one polls every 10 ms; other replicas follow the same watch) to
+  //    adopt it — the CA may validate.
   if (!o.responded) {
     auto published = publisher_.current();
+    const auto steady_now = clock_.steadyNow();
+    bool settled = true;
     for (const auto& c : o.challenges) {
       const std::string* served =
           published ? published->built.compiled.table.acmeKeyAuthorization(c.token) : nullptr;
       if (!served || *served != c.key_authorization) return after(20ms);
+      std::lock_guard lock(tokens_mutex_);
+      auto [it, fresh] = token_seen_.emplace(c.token, steady_now);
+      if (fresh || steady_now - it->second < options_.token_propagation) settled = false;
+    }
+    if (!settled) return after(20ms);
+    {
+      std::lock_guard lock(tokens_mutex_);
+      for (const auto& c : o.challenges) token_seen_.erase(c.token);
     }
     for (const auto& c : o.challenges) {
       auto responded = acme.respond(c.url);

@@ -37,6 +37,8 @@ struct CertificateOptions {
   std::chrono::seconds backoff_cap{8 * 3600};
   std::string account_namespace = "default";   // where default account-key Secrets live
   std::function<std::string()> served_config;  // the served class's IngressClassConfig name
+  // How long a token must have been in the published snapshot before the CA is asked to look.
+  std::chrono::milliseconds token_propagation{250};
 };
 
 class CertificateReconciler final : public runtime::Reconciler {
@@ -72,6 +74,8 @@ private:
   EventRecorder& events_;
   CertificateOptions options_;
   const Clock& clock_;
+  std::mutex tokens_mutex_;
+  std::map<std::string, Clock::MonoTime> token_seen_;  // token → first seen in our snapshot
   std::mutex accounts_mutex_;
   std::map<std::string, Account> accounts_;
 };

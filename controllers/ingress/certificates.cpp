@@ -13,6 +13,9 @@ std::vector<crds::Certificate> desiredCertificates(const crds::Ingress& ingress,
     cert.metadata.name = tls.secret_name;
     cert.metadata.namespace_ = ingress.metadata.namespace_;
     cert.metadata.labels[kIngressLabel] = ingress.metadata.name;
+    // A renewal requested on the Ingress reaches its Certificates.
+    const std::string renew = ingress.metadata.annotation(kRenewAnnotation);
+    if (!renew.empty()) cert.metadata.annotations[kRenewAnnotation] = renew;
     cert.metadata.owner_references.push_back({"networking.k8s.io/v1", "Ingress",
                                               ingress.metadata.name, ingress.metadata.uid, true,
                                               true});

@@ -13,6 +13,8 @@ namespace portico::controllers::ingress {
 
 inline constexpr const char* kTlsAcmeAnnotation = "portico.io/tls-acme";
 inline constexpr const char* kIngressLabel = "portico.io/ingress";
+// Same value as certificate::kRenewAnnotation: set on an Ingress, it renews its Certificates.
+inline constexpr const char* kRenewAnnotation = "portico.io/renew";
 
 std::vector<crds::Certificate> desiredCertificates(const crds::Ingress& ingress, bool auto_tls,
                                                    const std::string& issuer);

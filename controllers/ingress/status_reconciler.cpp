@@ -86,12 +86,15 @@ Status IngressStatusReconciler::ensureCertificates(const crds::Ingress& ingress,
                      "Certificate " + key.toString() + " exists and belongs to something else");
       continue;
     }
+    const std::string renew = desired.metadata.annotation(kRenewAnnotation);
     if (current.spec.dns_names == desired.spec.dns_names &&
-        current.spec.issuer == desired.spec.issuer)
+        current.spec.issuer == desired.spec.issuer &&
+        (renew.empty() || current.metadata.annotation(kRenewAnnotation) == renew))
       continue;
     kube::Json patch = {
         {"spec",
          {{"dnsNames", desired.spec.dns_names}, {"issuerRef", {{"name", desired.spec.issuer}}}}}};
+    if (!renew.empty()) patch["metadata"]["annotations"][kRenewAnnotation] = renew;
     auto patched =
         client_.patch(certificate::certificates(), key, kube::PatchType::Merge, patch.dump(), {});
     if (!patched) return patched.error();

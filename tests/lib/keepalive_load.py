@@ -3,19 +3,39 @@
 
 Prints "OK BAD RECONNECTS DISTINCT_BODIES": a response other than 200 or any connection error
 counts as bad; bodies tell which backends answered.
-Usage: keepalive_load.py PORT HOST STOP_FILE [PATH]
+Usage: keepalive_load.py PORT HOST STOP_FILE [PATH] [--tls CA_FILE]   (HTTPS with SNI = HOST)
 """
 import http.client
 import os
+import socket
+import ssl
 import sys
 import time
 
-port, host, stop = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-path = sys.argv[4] if len(sys.argv) > 4 else "/"
+args = sys.argv[1:]
+ca_file = None
+if "--tls" in args:
+    i = args.index("--tls")
+    ca_file = args[i + 1]
+    del args[i:i + 2]
+port, host, stop = int(args[0]), args[1], args[2]
+path = args[3] if len(args) > 3 else "/"
+
+
+def connect():
+    if ca_file is None:
+        return http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    context = ssl.create_default_context(cafile=ca_file)
+    # Connect to 127.0.0.1 but verify (and send SNI for) the virtual host.
+    conn = http.client.HTTPSConnection(host, port, timeout=5, context=context)
+    conn._create_connection = lambda address, *a, **k: socket.create_connection(("127.0.0.1", port), *a, **k)
+    return conn
+
+
 ok = bad = reconnects = 0
 bodies = set()
 end = time.time() + 120
-conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+conn = connect()
 while time.time() < end and not os.path.exists(stop):
     try:
         conn.request("GET", path, headers={"Host": host})
@@ -28,9 +48,9 @@ while time.time() < end and not os.path.exists(stop):
             bad += 1
         if response.getheader("Connection", "").lower() == "close":
             reconnects += 1
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn = connect()
     except Exception:
         bad += 1
         reconnects += 1
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        conn = connect()
 print(ok, bad, reconnects, len(bodies))

@@ -3,7 +3,8 @@
 # 127.0.0.1) on free loopback ports. HTTP-01 validations go to 127.0.0.1:HTTP01_PORT — point the
 # proxy's HTTP listener there. Extra environment (PEBBLE_WFE_NONCEREJECT, ...) passes through.
 # Usage: start.sh DIR HTTP01_PORT     → DIR/env: PEBBLE_DIRECTORY, PEBBLE_CA (API TLS trust),
-#                                        PEBBLE_MANAGEMENT, PEBBLE_PID, CHALLTESTSRV_PID
+#   PEBBLE_MANAGEMENT, CHALLTESTSRV_MANAGEMENT (e.g. POST /add-a to point a name elsewhere),
+#   PEBBLE_PID, CHALLTESTSRV_PID
 set -euo pipefail
 DIR=$1
 HTTP01_PORT=$2
@@ -45,6 +46,7 @@ cat >env <<ENV
 PEBBLE_DIRECTORY=https://127.0.0.1:$API_PORT/dir
 PEBBLE_CA=$DIR/api-ca.pem
 PEBBLE_MANAGEMENT=https://127.0.0.1:$MGMT_PORT
+CHALLTESTSRV_MANAGEMENT=http://127.0.0.1:$CHALL_MGMT_PORT
 PEBBLE_PID=$PEBBLE_PID
 CHALLTESTSRV_PID=$CHALLTESTSRV_PID
 ENV

@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# Certificates end to end through `portico local` against pebble (run under
+# tests/pebble/with-pebble.sh): an Ingress annotated portico.io/tls-acme gets a Certificate, the
+# proxy answers HTTP-01 itself, the Secret lands in the state directory and is served over HTTPS;
+# a requested renewal swaps the certificate under HTTPS keep-alive load; a validation that cannot
+# succeed ends Ready=False with the CA's reason and backs off; a restart reuses the account.
+# Usage: with-pebble.sh acme_local_test.sh PORTICO_BINARY
+set -uo pipefail
+PORTICO=$1
+HERE=$(cd "$(dirname "$0")" && pwd)
+WORK=$(mktemp -d /tmp/portico-acme-it.XXXXXX)
+PIDS=()
+OPERATOR_PID=""
+cleanup() {
+  for p in "${PIDS[@]}" $OPERATOR_PID; do kill "$p" 2>/dev/null; done
+  wait 2>/dev/null
+  [[ ${KEEP_WORK:-} == 1 ]] || rm -rf "$WORK"
+}
+trap cleanup EXIT
+# shellcheck source=../lib/checks.sh
+source "$HERE/../lib/checks.sh"
+: "${PEBBLE_DIRECTORY:?run under tests/pebble/with-pebble.sh}"
+MANIFESTS=$WORK/manifests
+STATE=$WORK/state
+mkdir -p "$MANIFESTS"
+HTTP_PORT=$PORTICO_HTTP01_PORT  # pebble validates HTTP-01 here: the proxy's HTTP listener
+HTTPS_PORT=$(free_port)
+BACKEND_PORT=$(free_port)
+ROOT=$PEBBLE_STATE_DIR/root.pem
+python3 "$HERE/../proxy_it/backend.py" "$BACKEND_PORT" web >"$WORK/backend.log" 2>&1 &
+PIDS+=($!)
+wait_line "$WORK/backend.log" ready 10 || fail "backend started"
+
+put() { cat >"$MANIFESTS/.$1.tmp" && mv "$MANIFESTS/.$1.tmp" "$MANIFESTS/$1.yaml"; }
+ingress() {  # NAME HOST SECRET [RENEW]
+  local renew=""
+  [[ -n ${4:-} ]] && renew=", portico.io/renew: \"$4\""
+  put "$1" <<YAML
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: $1, annotations: {portico.io/tls-acme: "true"$renew}}
+spec:
+  tls: [{hosts: [$2], secretName: $3}]
+  rules: [{host: $2, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}}]
+YAML
+}
+put base <<YAML
+apiVersion: networking.k8s.io/v1
+kind: IngressClass
+metadata: {name: portico, annotations: {ingressclass.kubernetes.io/is-default-class: "true"}}
+spec: {controller: portico.io/ingress-controller, parameters: {apiGroup: portico.io, kind: IngressClassConfig, name: portico}}
+---
+apiVersion: portico.io/v1alpha1
+kind: IngressClassConfig
+metadata: {name: portico}
+spec:
+  listeners: {address: 127.0.0.1, http: {port: $HTTP_PORT}, https: {port: $HTTPS_PORT}}
+  sslRedirect: false
+  acme: {server: "$PEBBLE_DIRECTORY", email: admin@portico.test, caBundle: "$(base64 -w0 "$PEBBLE_CA")"}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec: {ports: [{name: http, port: 80}]}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: web-1, labels: {kubernetes.io/service-name: web}}
+addressType: IPv4
+ports: [{name: http, port: $BACKEND_PORT}]
+endpoints: [{addresses: [127.0.0.1]}]
+YAML
+
+start_local() {
+  : >"$WORK/out"
+  "$PORTICO" local --manifests "$MANIFESTS" --state "$STATE" >"$WORK/out" 2>>"$WORK/err" &
+  OPERATOR_PID=$!
+  wait_line "$WORK/out" "listening on" 20 || fail "portico local started"
+}
+https() {  # HOST → body, or curl's failure
+  curl -s --max-time 3 --cacert "$ROOT" --resolve "$1:$HTTPS_PORT:127.0.0.1" "https://$1:$HTTPS_PORT/" 2>&1 \
+    || echo "curl failed ($?)"
+}
+served_serial() {
+  openssl s_client -connect "127.0.0.1:$HTTPS_PORT" -servername "$1" </dev/null 2>/dev/null \
+    | openssl x509 -noout -serial 2>/dev/null | cut -d= -f2
+}
+cert_field() {  # NAME KEY → a scalar from the Certificate's state file (first match)
+  sed -n "s/^  $2: \"\{0,1\}\([^\"]*\)\"\{0,1\}$/\1/p" "$STATE/certificates.portico.io/default/$1.yaml" 2>/dev/null | head -n1
+}
+condition() {  # NAME TYPE → status/reason
+  python3 - "$STATE/certificates.portico.io/default/$1.yaml" "$2" <<'PY' 2>/dev/null
+import re, sys
+text = open(sys.argv[1]).read()
+for block in re.split(r'\n\s+- ', text):
+    if 'type: "%s"' % sys.argv[2] in block:
+        status = re.search(r'status: "([^"]+)"', block).group(1)
+        reason = re.search(r'reason: "([^"]+)"', block).group(1)
+        print(status + "/" + reason)
+PY
+}
+
+# 1. Ingress → Certificate → Secret → HTTPS with a chain that verifies against pebble's root.
+start_local
+started=$(date +%s%N)
+ingress app app.test app-tls
+for _ in $(seq 1 200); do [[ $(https app.test) == web ]] && break; sleep 0.025; done
+elapsed=$(( ($(date +%s%N) - started) / 1000000 ))
+check "an Ingress with portico.io/tls-acme is served over HTTPS with a pebble certificate" web "$(https app.test)"
+echo "# Ingress written → first HTTPS success: ${elapsed} ms (target < 5000)"
+check "Certificate Ready=True" "True/Ready" "$(condition app-tls Ready)"
+secret=$STATE/secrets.core/default/app-tls.yaml
+python3 - "$secret" "$WORK" <<'PY'
+import base64, re, sys
+text = open(sys.argv[1]).read()
+for key, name in (("tls.crt", "chain.pem"), ("tls.key", "key.pem")):
+    value = re.search(r'%s: "([^"]+)"' % re.escape(key), text).group(1)
+    open(sys.argv[2] + "/" + name, "wb").write(base64.b64decode(value))
+PY
+csplit -s -z -f "$WORK/part" "$WORK/chain.pem" '/-----BEGIN CERTIFICATE-----/' '{*}'
+check "the Secret's chain verifies against pebble's root" OK \
+  "$(openssl verify -CAfile "$ROOT" -untrusted <(cat "$WORK"/part0[1-9] 2>/dev/null) "$WORK/part00" 2>&1 | sed -n 's/.*: //p')"
+check "the Secret's key matches its certificate" \
+  "$(openssl x509 -in "$WORK/part00" -noout -pubkey | openssl sha256)" \
+  "$(openssl pkey -in "$WORK/key.pem" -pubout | openssl sha256)"
+check "the Secret file is owner-only" 600 "$(stat -c %a "$secret")"
+check "HTTP-01 tokens are gone once issued" "" "$(cert_field app-tls url)"
+
+# 2. A requested renewal replaces the certificate; HTTPS keep-alive traffic never fails.
+first_serial=$(served_serial app.test)
+rm -f "$WORK/load.stop"
+python3 "$HERE/../lib/keepalive_load.py" "$HTTPS_PORT" app.test "$WORK/load.stop" --tls "$ROOT" >"$WORK/load.out" &
+load=$!
+sleep 0.3
+ingress app app.test app-tls "$(date +%s)"
+for _ in $(seq 1 200); do
+  serial=$(served_serial app.test)
+  [[ -n $serial && $serial != "$first_serial" ]] && break
+  sleep 0.05
+done
+touch "$WORK/load.stop"
+wait $load
+read -r ok bad reconnects _ <"$WORK/load.out"
+check "a requested renewal serves a new certificate (new serial)" yes \
+  "$([[ -n $serial && $serial != "$first_serial" ]] && echo yes || echo "no: $first_serial → $serial")"
+check "no HTTPS request failed during the renewal" 0 "$bad"
+check "the HTTPS keep-alive connection was kept" 0 "$reconnects"
+((ok > 0)) && pass "HTTPS load ran ($ok requests)" || fail "HTTPS load ran no request"
+check "revision 2 after the renewal" 2 "$(cert_field app-tls revision)"
+
+# 3. A validation that cannot succeed: pebble resolves the name to an address nobody serves.
+curl -s -X POST -d '{"host":"unreachable.test","addresses":["127.0.0.2"]}' "$CHALLTESTSRV_MANAGEMENT/add-a" >/dev/null
+ingress lost unreachable.test lost-tls
+for _ in $(seq 1 200); do [[ $(condition lost-tls Ready) == False/ValidationFailed ]] && break; sleep 0.05; done
+check "a validation that cannot succeed ends Ready=False with the reason" "False/ValidationFailed" "$(condition lost-tls Ready)"
+grep -h '^message:' "$STATE"/events.core/default/lost-tls.*.yaml 2>/dev/null | grep -q "127.0.0.2" \
+  && pass "the Event carries the CA's reason" || fail "the Event carries the CA's reason"
+sleep 2
+check "and backs off (one attempt, not a retry storm)" 1 "$(cert_field lost-tls failedIssuanceAttempts)"
+
+# 4. A restart reuses the ACME account kept in the state directory.
+accounts_before=$(grep -c "ACME account ready" "$WORK/err")
+kill -TERM "$OPERATOR_PID"
+wait "$OPERATOR_PID"
+check "portico local stops cleanly" 0 $?
+start_local
+check "after a restart the certificate is served from the state directory" web "$(https app.test)"
+ingress app app.test app-tls "again-$(date +%s)"
+for _ in $(seq 1 200); do [[ $(cert_field app-tls revision) == 3 ]] && break; sleep 0.05; done
+check "a renewal after the restart succeeds" 3 "$(cert_field app-tls revision)"
+urls=$(grep -o '"account":"[^"]*"' "$WORK/err" | sort -u | wc -l)
+check "the same ACME account before and after the restart" 1 "$urls"
+((accounts_before >= 1)) || fail "an account was registered"
+
+echo "$PASSED passed, $FAILED failed"
+((FAILED == 0))
