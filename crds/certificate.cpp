@@ -56,6 +56,23 @@ Json section(const Json& j, const char* name) {
   auto it = j.find(name);
   return it != j.end() && it->is_object() ? *it : Json::object();
 }
+// Status strings are written as null when empty (see stringOrNull) and read back as "".
+std::string text(const Json& j, const char* name) {
+  auto it = j.find(name);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+std::vector<std::string> texts(const Json& j, const char* name) {
+  std::vector<std::string> out;
+  if (auto it = j.find(name); it != j.end() && it->is_array())
+    for (const auto& item : *it)
+      if (item.is_string()) out.push_back(item.get<std::string>());
+  return out;
+}
+// Status is written with JSON merge patches (RFC 7386): an empty value must be null so that it
+// removes the old one (the API server also refuses "" for these string fields in a patch).
+Json stringOrNull(const std::string& value) {
+  return value.empty() ? Json(nullptr) : Json(value);
+}
 }  // namespace
 
 void from_json(const Json& j, CertificateStatus& out) {
@@ -63,25 +80,27 @@ void from_json(const Json& j, CertificateStatus& out) {
   if (auto c = j.find("conditions"); c != j.end() && c->is_array())
     out.conditions = c->get<std::vector<Condition>>();
   out.observed_generation = j.value("observedGeneration", int64_t{0});
-  out.not_before = j.value("notBefore", "");
-  out.not_after = j.value("notAfter", "");
-  out.renewal_time = j.value("renewalTime", "");
+  out.not_before = text(j, "notBefore");
+  out.not_after = text(j, "notAfter");
+  out.renewal_time = text(j, "renewalTime");
   out.revision = j.value("revision", int64_t{0});
-  out.last_failure_time = j.value("lastFailureTime", "");
+  out.last_failure_time = text(j, "lastFailureTime");
   out.failed_issuance_attempts = j.value("failedIssuanceAttempts", int64_t{0});
   if (auto o = j.find("order"); o != j.end() && o->is_object()) {
     OrderProgress p;
-    p.url = o->value("url", "");
-    p.status = o->value("status", "");
-    p.dns_names = o->value("dnsNames", std::vector<std::string>{});
-    p.authorizations = o->value("authorizations", std::vector<std::string>{});
-    p.finalize = o->value("finalize", "");
-    p.certificate = o->value("certificate", "");
+    p.url = text(*o, "url");
+    p.status = text(*o, "status");
+    p.dns_names = texts(*o, "dnsNames");
+    p.authorizations = texts(*o, "authorizations");
+    p.finalize = text(*o, "finalize");
+    p.certificate = text(*o, "certificate");
     p.responded = o->value("responded", false);
-    p.next_key_secret = o->value("nextKeySecret", "");
-    for (const auto& c : o->value("challenges", Json::array()))
-      p.challenges.push_back({c.value("dnsName", ""), c.value("token", ""),
-                              c.value("keyAuthorization", ""), c.value("url", "")});
+    p.next_key_secret = text(*o, "nextKeySecret");
+    if (auto cs = o->find("challenges"); cs != o->end() && cs->is_array())
+      for (const auto& c : *cs)
+        if (c.is_object())
+          p.challenges.push_back(
+              {text(c, "dnsName"), text(c, "token"), text(c, "keyAuthorization"), text(c, "url")});
     out.order = std::move(p);
   }
 }
@@ -90,11 +109,11 @@ void to_json(Json& j, const CertificateStatus& in) {
   j = Json{{"conditions", in.conditions},
            {"observedGeneration", in.observed_generation},
            {"revision", in.revision},
-           {"failedIssuanceAttempts", in.failed_issuance_attempts}};
-  if (!in.not_before.empty()) j["notBefore"] = in.not_before;
-  if (!in.not_after.empty()) j["notAfter"] = in.not_after;
-  if (!in.renewal_time.empty()) j["renewalTime"] = in.renewal_time;
-  if (!in.last_failure_time.empty()) j["lastFailureTime"] = in.last_failure_time;
+           {"failedIssuanceAttempts", in.failed_issuance_attempts},
+           {"notBefore", stringOrNull(in.not_before)},
+           {"notAfter", stringOrNull(in.not_after)},
+           {"renewalTime", stringOrNull(in.renewal_time)},
+           {"lastFailureTime", stringOrNull(in.last_failure_time)}};
   if (in.order) {
     const auto& p = *in.order;
     Json challenges = Json::array();
@@ -103,14 +122,14 @@ void to_json(Json& j, const CertificateStatus& in) {
                             {"token", c.token},
                             {"keyAuthorization", c.key_authorization},
                             {"url", c.url}});
-    j["order"] = {{"url", p.url},
-                  {"status", p.status},
+    j["order"] = {{"url", stringOrNull(p.url)},
+                  {"status", stringOrNull(p.status)},
                   {"dnsNames", p.dns_names},
                   {"authorizations", p.authorizations},
-                  {"finalize", p.finalize},
-                  {"certificate", p.certificate},
+                  {"finalize", stringOrNull(p.finalize)},
+                  {"certificate", stringOrNull(p.certificate)},
                   {"responded", p.responded},
-                  {"nextKeySecret", p.next_key_secret},
+                  {"nextKeySecret", stringOrNull(p.next_key_secret)},
                   {"challenges", challenges}};
   } else {
     j["order"] = nullptr;  // a merge patch with null removes a finished order

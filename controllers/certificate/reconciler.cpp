@@ -299,8 +299,21 @@ Expected<runtime::Result> CertificateReconciler::reconcile(const runtime::Reques
   if (!acme) return fail(cert, "AccountFailed", "ACME account: " + acme.error().message());
 
   if (!cert.status.order) {
+    // An order created by a reconcile whose status write failed is resumed, not duplicated.
+    {
+      std::lock_guard lock(tokens_mutex_);
+      auto unsaved = unsaved_orders_.find(request.key);
+      if (unsaved != unsaved_orders_.end() && unsaved->second.dns_names == cert.spec.dns_names) {
+        cert.status.order = unsaved->second;
+        unsaved_orders_.erase(unsaved);
+      }
+    }
+  }
+  if (!cert.status.order) {
     auto order = (*acme)->newOrder(cert.spec.dns_names, config->spec.acme->profile);
     if (!order) return fail(cert, "OrderFailed", "newOrder: " + order.error().message());
+    log::info("ACME order created",
+              {{"certificate", cert.metadata.key().toString()}, {"order", order->url}});
     crds::OrderProgress progress;
     progress.url = order->url;
     progress.status = order->status;
@@ -308,12 +321,18 @@ Expected<runtime::Result> CertificateReconciler::reconcile(const runtime::Reques
     progress.authorizations = order->authorizations;
     progress.finalize = order->finalize;
     cert.status.order = progress;
+    {
+      std::lock_guard lock(tokens_mutex_);
+      unsaved_orders_[request.key] = progress;  // until the status write below succeeds
+    }
     crds::setCondition(cert.status.conditions,
                        {"Issuing", "True", trigger ? trigger->reason : "Issuing",
                         (trigger ? trigger->message + ": " : std::string()) + "order " + order->url,
                         "", cert.metadata.generation},
                        now());
     if (Status st = writeStatus(cert); !st) return st;
+    std::lock_guard lock(tokens_mutex_);
+    unsaved_orders_.erase(request.key);
     return after(10ms);
   }
   return advance(cert, **acme, *config, current);

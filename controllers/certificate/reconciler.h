@@ -75,7 +75,8 @@ private:
   CertificateOptions options_;
   const Clock& clock_;
   std::mutex tokens_mutex_;
-  std::map<std::string, Clock::MonoTime> token_seen_;  // token → first seen in our snapshot
+  std::map<std::string, Clock::MonoTime> token_seen_;        // token → first seen in our snapshot
+  std::map<ObjectKey, crds::OrderProgress> unsaved_orders_;  // created, status not yet written
   std::mutex accounts_mutex_;
   std::map<std::string, Account> accounts_;
 };

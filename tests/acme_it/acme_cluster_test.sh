@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Certificates end to end against a real kube-apiserver and pebble (run as
+# with-cluster.sh with-pebble.sh acme_cluster_test.sh PORTICO SOURCE_ROOT): the CRDs install,
+# `kubectl apply` an Ingress annotated portico.io/tls-acme, `portico operator` obtains the
+# certificate (HTTP-01 answered by its own proxy) and serves it; the operator SIGKILLed in the
+# middle of a renewal resumes the same order with the same account.
+set -uo pipefail
+PORTICO=$1
+ROOT_DIR=$2
+HERE=$(cd "$(dirname "$0")" && pwd)
+WORK=$(mktemp -d /tmp/portico-acme-cluster-it.XXXXXX)
+PIDS=()
+OPERATOR_PID=""
+cleanup() {
+  for p in "${PIDS[@]}" $OPERATOR_PID; do kill "$p" 2>/dev/null; done
+  wait 2>/dev/null
+  [[ ${KEEP_WORK:-} == 1 ]] || rm -rf "$WORK"
+}
+trap cleanup EXIT
+# shellcheck source=../lib/checks.sh
+source "$HERE/../lib/checks.sh"
+: "${KUBECONFIG:?run under tests/cluster/with-cluster.sh}" "${PEBBLE_DIRECTORY:?run under tests/pebble/with-pebble.sh}"
+HTTP_PORT=$PORTICO_HTTP01_PORT
+HTTPS_PORT=$(free_port)
+BACKEND_PORT=$(free_port)
+PEBBLE_ROOT=$PEBBLE_STATE_DIR/root.pem
+python3 "$HERE/../proxy_it/backend.py" "$BACKEND_PORT" web >"$WORK/backend.log" 2>&1 &
+PIDS+=($!)
+if kubectl api-versions | grep -qx discovery.k8s.io/v1; then ES_API=discovery.k8s.io/v1; else ES_API=discovery.k8s.io/v1beta1; fi
+
+kubectl apply -f "$ROOT_DIR/crds/" >/dev/null && pass "kubectl apply -f crds/" || fail "kubectl apply -f crds/"
+kubectl wait --for condition=established --timeout=30s crd/certificates.portico.io crd/ingressclassconfigs.portico.io >/dev/null
+bad=$(printf 'apiVersion: portico.io/v1alpha1\nkind: Certificate\nmetadata: {name: bad}\nspec: {secretName: s, dnsNames: [a.test], privateKey: {algorithm: DSA}}\n' | kubectl apply -f - 2>&1)
+grep -q "spec.privateKey.algorithm" <<<"$bad" && pass "an invalid Certificate is rejected by the server, naming the field" \
+  || fail "an invalid Certificate is rejected: $bad"
+# The server publishes a new CRD's OpenAPI a moment after it is established.
+for _ in $(seq 1 100); do kubectl explain certificate.spec.dnsNames 2>/dev/null | grep -q subjectAltName && break; sleep 0.1; done
+kubectl explain certificate.spec.dnsNames 2>/dev/null | grep -q "subjectAltName" \
+  && pass "kubectl explain teaches the Certificate API" || fail "kubectl explain certificate.spec.dnsNames"
+
+kubectl apply -f - >/dev/null <<YAML
+apiVersion: networking.k8s.io/v1
+kind: IngressClass
+metadata: {name: portico, annotations: {ingressclass.kubernetes.io/is-default-class: "true"}}
+spec: {controller: portico.io/ingress-controller, parameters: {apiGroup: portico.io, kind: IngressClassConfig, name: portico}}
+---
+apiVersion: portico.io/v1alpha1
+kind: IngressClassConfig
+metadata: {name: portico}
+spec:
+  listeners: {address: 127.0.0.1, http: {port: $HTTP_PORT}, https: {port: $HTTPS_PORT}}
+  sslRedirect: false
+  acme: {server: "$PEBBLE_DIRECTORY", email: admin@portico.test, caBundle: "$(base64 -w0 "$PEBBLE_CA")"}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: default}
+spec: {ports: [{name: http, port: 80}]}
+---
+apiVersion: $ES_API
+kind: EndpointSlice
+metadata: {name: web-1, namespace: default, labels: {kubernetes.io/service-name: web}}
+addressType: IPv4
+ports: [{name: http, port: $BACKEND_PORT}]
+endpoints: [{addresses: [127.0.0.1], conditions: {ready: true}}]
+YAML
+
+start_operator() {
+  "$PORTICO" operator --kubeconfig "$KUBECONFIG" --snapshot "$WORK/routes.snapshot" --leader-elect \
+    --lease-duration 4 --renew-deadline 3 --retry-period 0.5 >"$WORK/operator.out" 2>"$WORK/operator-$1.err" &
+  OPERATOR_PID=$!
+  wait_line "$WORK/operator.out" "listening on" 30 || fail "the operator started"
+}
+https() {
+  curl -s --max-time 3 --cacert "$PEBBLE_ROOT" --resolve "$1:$HTTPS_PORT:127.0.0.1" "https://$1:$HTTPS_PORT/" 2>&1 \
+    || echo "curl failed ($?)"
+}
+ready() { kubectl get certificate "$1" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null; }
+field() { kubectl get certificate "$1" -o jsonpath="{$2}" 2>/dev/null; }
+
+: >"$WORK/operator.out"
+start_operator 1
+started=$(date +%s%N)
+kubectl apply -f - >/dev/null <<YAML
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: app, namespace: default, annotations: {portico.io/tls-acme: "true"}}
+spec:
+  tls: [{hosts: [app.test], secretName: app-tls}]
+  rules: [{host: app.test, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}}]
+YAML
+for _ in $(seq 1 200); do [[ $(https app.test) == web ]] && break; sleep 0.025; done
+echo "# kubectl apply of the Ingress → first HTTPS success: $(( ($(date +%s%N) - started) / 1000000 )) ms (target < 5000)"
+check "HTTPS with the certificate pebble issued" web "$(https app.test)"
+check "Certificate Ready=True" True "$(ready app-tls)"
+check "the Certificate is owned by the Ingress" Ingress/app "$(field app-tls '.metadata.ownerReferences[0].kind')/$(field app-tls '.metadata.ownerReferences[0].name')"
+check "the Secret is kubernetes.io/tls" kubernetes.io/tls "$(kubectl get secret app-tls -o jsonpath='{.type}')"
+check "kubectl get certificate shows Ready and the Secret" "True app-tls" \
+  "$(kubectl get certificate app-tls --no-headers | awk '{print $2, $3}')"
+account_rv=$(kubectl get secret portico-acme-portico -o jsonpath='{.metadata.resourceVersion}')
+
+# A renewal interrupted by SIGKILL once the order exists: the next leader resumes that order.
+# A watch sees the order the moment it is written (polling with kubectl could miss it).
+kubectl get certificate app-tls -w -o jsonpath='{.status.order.url}{"\n"}' >"$WORK/orders" 2>/dev/null &
+watcher=$!
+sleep 0.5
+kubectl annotate certificate app-tls portico.io/renew=kill-test --overwrite >/dev/null
+for _ in $(seq 1 1000); do grep -q . "$WORK/orders" && break; sleep 0.002; done
+kill -KILL "$OPERATOR_PID"
+order=$(grep -m1 . "$WORK/orders")
+kill "$watcher" 2>/dev/null
+wait "$OPERATOR_PID" 2>/dev/null
+if [[ -n $order ]]; then pass "the renewal's order is in status when the operator dies ($order)"; else fail "order in status before the kill"; fi
+start_operator 2
+for _ in $(seq 1 300); do [[ $(field app-tls '.status.revision') == 2 ]] && break; sleep 0.05; done
+check "the renewal completes after the restart (revision 2)" 2 "$(field app-tls '.status.revision')"
+check "the interrupted order was resumed, not duplicated" 0 "$(grep -c '"ACME order created"' "$WORK/operator-2.err")"
+check "no second ACME account (the account key Secret is untouched)" "$account_rv" \
+  "$(kubectl get secret portico-acme-portico -o jsonpath='{.metadata.resourceVersion}')"
+check "HTTPS still served after the renewal" web "$(https app.test)"
+check "the renewal request is recorded on the Secret" kill-test \
+  "$(kubectl get secret app-tls -o jsonpath='{.metadata.annotations.portico\.io/renew}')"
+
+echo "$PASSED passed, $FAILED failed"
+((FAILED == 0))
