@@ -1,6 +1,7 @@
 #include "controllers/control_plane.h"
 
 #include "operator/base/log.h"
+#include "operator/base/pem.h"
 
 namespace portico::controllers {
 
@@ -268,6 +269,19 @@ routes::BuiltRoutes ControlPlane::build() {
   inputs.services = services_->store().list();
   inputs.endpoint_slices = slices_->store().list();
   inputs.secrets = secrets_->secrets();
+  // Remember each Secret's last servable version (see RouteInputs::last_good_secrets).
+  std::map<ObjectKey, std::shared_ptr<const crds::Secret>> still_wanted;
+  for (const auto& secret : inputs.secrets) {
+    const ObjectKey key = secret->metadata.key();
+    const std::string* crt = secret->find("tls.crt");
+    const std::string* key_pem = secret->find("tls.key");
+    if (crt && key_pem && checkTlsPair(*crt, *key_pem, clock_.now()))
+      last_good_secrets_[key] = secret;
+    if (auto it = last_good_secrets_.find(key); it != last_good_secrets_.end())
+      still_wanted.insert(*it);
+  }
+  last_good_secrets_ = std::move(still_wanted);
+  inputs.last_good_secrets = last_good_secrets_;
   // Pending HTTP-01 challenges of every Certificate: any replica may get the CA's request.
   if (certificates_)
     for (const auto& cert : certificates_->store().list())

@@ -96,6 +96,7 @@ private:
   int64_t last_good_generation_ = 0;
   std::string last_good_config_;
   std::optional<std::chrono::steady_clock::time_point> unsettled_since_;
+  std::map<ObjectKey, std::shared_ptr<const crds::Secret>> last_good_secrets_;
 };
 
 }  // namespace portico::controllers

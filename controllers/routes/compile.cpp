@@ -92,6 +92,15 @@ private:
     return s;
   }
 
+  // "" when the Secret holds a servable pair now, else why not (": ..." or " lacks ...").
+  std::string validTlsSecret(const crds::Secret& secret) const {
+    const std::string* crt = secret.find("tls.crt");
+    const std::string* pkey = secret.find("tls.key");
+    if (!crt || !pkey) return " lacks tls.crt or tls.key";
+    if (auto info = checkTlsPair(*crt, *pkey, in_.now); !info) return ": " + info.error().message();
+    return "";
+  }
+
   // A validated certificate index for a TLS Secret, or -1 with the reason reported.
   int32_t certificateIndex(const Ingress* ingress, const ObjectKey& key) {
     if (auto it = certificate_index_.find(key); it != certificate_index_.end()) return it->second;
@@ -101,18 +110,20 @@ private:
       problem(ingress, ProblemKind::TlsSecretNotFound,
               "TLS Secret " + key.toString() + " not found");
     } else {
-      const crds::Secret& secret = *secret_it->second;
-      const std::string* crt = secret.find("tls.crt");
-      const std::string* pkey = secret.find("tls.key");
-      if (!crt || !pkey) {
-        problem(ingress, ProblemKind::InvalidTlsSecret,
-                "TLS Secret " + key.toString() + " lacks tls.crt or tls.key");
-      } else if (auto info = checkTlsPair(*crt, *pkey, in_.now); !info) {
-        problem(ingress, ProblemKind::InvalidTlsSecret,
-                "TLS Secret " + key.toString() + ": " + info.error().message());
-      } else {
+      std::string why = validTlsSecret(*secret_it->second);
+      const crds::Secret* serving = why.empty() ? secret_it->second : nullptr;
+      if (!why.empty()) {
+        auto last = in_.last_good_secrets.find(key);
+        if (last != in_.last_good_secrets.end() && validTlsSecret(*last->second).empty()) {
+          serving = last->second.get();
+          why += "; the last valid certificate stays in service";
+        }
+        problem(ingress, ProblemKind::InvalidTlsSecret, "TLS Secret " + key.toString() + why);
+      }
+      if (serving) {
         index = static_cast<int32_t>(certificates_.size());
-        certificates_.push_back({{}, *crt, *pkey, key.toString()});
+        certificates_.push_back(
+            {{}, *serving->find("tls.crt"), *serving->find("tls.key"), key.toString()});
       }
     }
     certificate_index_[key] = index;

@@ -23,6 +23,9 @@ struct RouteInputs {
   std::vector<std::shared_ptr<const crds::Service>> services;
   std::vector<std::shared_ptr<const crds::EndpointSlice>> endpoint_slices;
   std::vector<std::shared_ptr<const crds::Secret>> secrets;
+  // The last valid version of each TLS Secret: served (and the problem reported) when the
+  // current version is invalid, so a bad write never takes a working certificate away.
+  std::map<ObjectKey, std::shared_ptr<const crds::Secret>> last_good_secrets;
   proxy::Listeners listeners;
   std::optional<ObjectKey> default_certificate;  // a kubernetes.io/tls Secret
   bool ssl_redirect_default = true;              // hosts with a certificate redirect HTTP to HTTPS

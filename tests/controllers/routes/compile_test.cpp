@@ -211,4 +211,15 @@ TEST_CASE("compile: TLS Secrets become SNI certificates; bad ones are reported a
         "TLS Secret web/mismatch: tls.key does not match the certificate in tls.crt");
   CHECK(messages[1] == "TLS Secret web/expired: the certificate has expired");
   CHECK(messages[2] == "TLS Secret web/absent not found");
+
+  SUBCASE("a broken Secret keeps its last valid certificate in service, and says so") {
+    in.last_good_secrets[{"web", "mismatch"}] = secret("mismatch", other.cert_pem, other.key_pem);
+    in.last_good_secrets[{"web", "expired"}] = secret("expired", expired.cert_pem, expired.key_pem);
+    auto kept = compileRoutes(in);
+    CHECK(kept.table.certificateFor("c.example") >= 0);   // the last good one
+    CHECK(kept.table.certificateFor("d.example") == -1);  // an expired "last good" is no good
+    CHECK(kept.problems[0].message ==
+          "TLS Secret web/mismatch: tls.key does not match the certificate in tls.crt; the last "
+          "valid certificate stays in service");
+  }
 }
