@@ -19,6 +19,8 @@ cleanup() {
 trap cleanup EXIT
 # shellcheck source=../lib/checks.sh
 source "$HERE/../lib/checks.sh"
+# shellcheck source=../lib/manifests.sh
+source "$HERE/../lib/manifests.sh"
 : "${KUBECONFIG:?run under tests/cluster/with-cluster.sh}" "${PEBBLE_DIRECTORY:?run under tests/pebble/with-pebble.sh}"
 HTTP_PORT=$PORTICO_HTTP01_PORT
 HTTPS_PORT=$(free_port)
@@ -38,32 +40,7 @@ for _ in $(seq 1 100); do kubectl explain certificate.spec.dnsNames 2>/dev/null 
 kubectl explain certificate.spec.dnsNames 2>/dev/null | grep -q "subjectAltName" \
   && pass "kubectl explain teaches the Certificate API" || fail "kubectl explain certificate.spec.dnsNames"
 
-kubectl apply -f - >/dev/null <<YAML
-apiVersion: networking.k8s.io/v1
-kind: IngressClass
-metadata: {name: portico, annotations: {ingressclass.kubernetes.io/is-default-class: "true"}}
-spec: {controller: portico.io/ingress-controller, parameters: {apiGroup: portico.io, kind: IngressClassConfig, name: portico}}
----
-apiVersion: portico.io/v1alpha1
-kind: IngressClassConfig
-metadata: {name: portico}
-spec:
-  listeners: {address: 127.0.0.1, http: {port: $HTTP_PORT}, https: {port: $HTTPS_PORT}}
-  sslRedirect: false
-  acme: {server: "$PEBBLE_DIRECTORY", email: admin@portico.test, caBundle: "$(base64 -w0 "$PEBBLE_CA")"}
----
-apiVersion: v1
-kind: Service
-metadata: {name: web, namespace: default}
-spec: {ports: [{name: http, port: 80}]}
----
-apiVersion: $ES_API
-kind: EndpointSlice
-metadata: {name: web-1, namespace: default, labels: {kubernetes.io/service-name: web}}
-addressType: IPv4
-ports: [{name: http, port: $BACKEND_PORT}]
-endpoints: [{addresses: [127.0.0.1], conditions: {ready: true}}]
-YAML
+{ manifest_acme_class "$HTTP_PORT" "$HTTPS_PORT"; manifest_web_backend "$BACKEND_PORT" "$ES_API"; } | kubectl apply -f - >/dev/null
 
 start_operator() {
   "$PORTICO" operator --kubeconfig "$KUBECONFIG" --snapshot "$WORK/routes.snapshot" --leader-elect \
@@ -81,14 +58,7 @@ field() { kubectl get certificate "$1" -o jsonpath="{$2}" 2>/dev/null; }
 : >"$WORK/operator.out"
 start_operator 1
 started=$(date +%s%N)
-kubectl apply -f - >/dev/null <<YAML
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata: {name: app, namespace: default, annotations: {portico.io/tls-acme: "true"}}
-spec:
-  tls: [{hosts: [app.test], secretName: app-tls}]
-  rules: [{host: app.test, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}}]
-YAML
+manifest_acme_ingress app app.test app-tls | kubectl apply -f - >/dev/null
 for _ in $(seq 1 200); do [[ $(https app.test) == web ]] && break; sleep 0.025; done
 echo "# kubectl apply of the Ingress → first HTTPS success: $(( ($(date +%s%N) - started) / 1000000 )) ms (target < 5000)"
 check "HTTPS with the certificate pebble issued" web "$(https app.test)"

@@ -19,6 +19,8 @@ cleanup() {
 trap cleanup EXIT
 # shellcheck source=../lib/checks.sh
 source "$HERE/../lib/checks.sh"
+# shellcheck source=../lib/manifests.sh
+source "$HERE/../lib/manifests.sh"
 : "${PEBBLE_DIRECTORY:?run under tests/pebble/with-pebble.sh}"
 MANIFESTS=$WORK/manifests
 STATE=$WORK/state
@@ -32,44 +34,9 @@ PIDS+=($!)
 wait_line "$WORK/backend.log" ready 10 || fail "backend started"
 
 put() { cat >"$MANIFESTS/.$1.tmp" && mv "$MANIFESTS/.$1.tmp" "$MANIFESTS/$1.yaml"; }
-ingress() {  # NAME HOST SECRET [RENEW]
-  local renew=""
-  [[ -n ${4:-} ]] && renew=", portico.io/renew: \"$4\""
-  put "$1" <<YAML
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata: {name: $1, annotations: {portico.io/tls-acme: "true"$renew}}
-spec:
-  tls: [{hosts: [$2], secretName: $3}]
-  rules: [{host: $2, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}}]
-YAML
-}
-put base <<YAML
-apiVersion: networking.k8s.io/v1
-kind: IngressClass
-metadata: {name: portico, annotations: {ingressclass.kubernetes.io/is-default-class: "true"}}
-spec: {controller: portico.io/ingress-controller, parameters: {apiGroup: portico.io, kind: IngressClassConfig, name: portico}}
----
-apiVersion: portico.io/v1alpha1
-kind: IngressClassConfig
-metadata: {name: portico}
-spec:
-  listeners: {address: 127.0.0.1, http: {port: $HTTP_PORT}, https: {port: $HTTPS_PORT}}
-  sslRedirect: false
-  acme: {server: "$PEBBLE_DIRECTORY", email: admin@portico.test, caBundle: "$(base64 -w0 "$PEBBLE_CA")"}
----
-apiVersion: v1
-kind: Service
-metadata: {name: web}
-spec: {ports: [{name: http, port: 80}]}
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: web-1, labels: {kubernetes.io/service-name: web}}
-addressType: IPv4
-ports: [{name: http, port: $BACKEND_PORT}]
-endpoints: [{addresses: [127.0.0.1]}]
-YAML
+ingress() { manifest_acme_ingress "$@" | put "$1"; }  # NAME HOST SECRET [RENEW]
+
+{ manifest_acme_class "$HTTP_PORT" "$HTTPS_PORT"; manifest_web_backend "$BACKEND_PORT"; } | put base
 
 start_local() {
   : >"$WORK/out"

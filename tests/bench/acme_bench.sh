@@ -11,6 +11,8 @@ fi
 PORTICO=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 # shellcheck source=../lib/checks.sh
 source "$HERE/../lib/checks.sh"
+# shellcheck source=../lib/manifests.sh
+source "$HERE/../lib/manifests.sh"
 WORK=$(mktemp -d /tmp/portico-acme-bench.XXXXXX)
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$WORK"' EXIT
@@ -19,34 +21,7 @@ HTTPS_PORT=$(free_port)
 BACKEND_PORT=$(free_port)
 python3 "$HERE/../proxy_it/backend.py" "$BACKEND_PORT" web >"$WORK/backend.log" 2>&1 &
 PIDS+=($!)
-cat >"$WORK/m/base.yaml" <<YAML
-apiVersion: networking.k8s.io/v1
-kind: IngressClass
-metadata: {name: portico, annotations: {ingressclass.kubernetes.io/is-default-class: "true"}}
-spec: {controller: portico.io/ingress-controller, parameters: {apiGroup: portico.io, kind: IngressClassConfig, name: portico}}
----
-apiVersion: portico.io/v1alpha1
-kind: IngressClassConfig
-metadata: {name: portico}
-spec:
-  listeners: {address: 127.0.0.1, http: {port: $PORTICO_HTTP01_PORT}, https: {port: $HTTPS_PORT}}
-  acme: {server: "$PEBBLE_DIRECTORY", email: bench@portico.test, caBundle: "$(base64 -w0 "$PEBBLE_CA")", autoTLS: true}
----
-apiVersion: v1
-kind: Service
-metadata: {name: web}
-spec: {ports: [{name: http, port: 80}]}
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: web-1, labels: {kubernetes.io/service-name: web}}
-addressType: IPv4
-ports: [{name: http, port: $BACKEND_PORT}]
-endpoints: [{addresses: [127.0.0.1]}]
-YAML
-ingress() {  # NAME HOST
-  printf -- '---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: %s}\nspec:\n  tls: [{hosts: [%s], secretName: %s-tls}]\n  rules: [{host: %s, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}}]\n' "$1" "$2" "$1" "$2"
-}
+{ manifest_acme_class "$PORTICO_HTTP01_PORT" "$HTTPS_PORT" true; manifest_web_backend "$BACKEND_PORT"; } >"$WORK/m/base.yaml"
 https_ok() {
   curl -s -o /dev/null --max-time 2 --cacert "$PEBBLE_STATE_DIR/root.pem" --resolve "$1:$HTTPS_PORT:127.0.0.1" \
     "https://$1:$HTTPS_PORT/" 2>/dev/null
@@ -56,12 +31,12 @@ PIDS+=($!)
 wait_line "$WORK/out" "listening on" 20
 
 start=$(date +%s%N)
-ingress first first.bench.test >"$WORK/m/first.yaml"
+manifest_acme_ingress first first.bench.test first-tls >"$WORK/m/first.yaml"
 until https_ok first.bench.test; do sleep 0.01; done
 single=$(( ($(date +%s%N) - start) / 1000000 ))
 
 start=$(date +%s%N)
-for i in $(seq 1 50); do ingress "host$i" "host$i.bench.test"; done >"$WORK/m/fifty.yaml"
+for i in $(seq 1 50); do manifest_acme_ingress "host$i" "host$i.bench.test" "host$i-tls"; done >"$WORK/m/fifty.yaml"
 deadline=$(( $(date +%s) + 300 ))
 for i in $(seq 1 50); do
   until https_ok "host$i.bench.test"; do
