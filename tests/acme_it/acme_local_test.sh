@@ -8,17 +8,9 @@
 set -uo pipefail
 PORTICO=$1
 HERE=$(cd "$(dirname "$0")" && pwd)
-WORK=$(mktemp -d /tmp/portico-acme-it.XXXXXX)
-PIDS=()
-OPERATOR_PID=""
-cleanup() {
-  for p in "${PIDS[@]}" $OPERATOR_PID; do kill "$p" 2>/dev/null; done
-  wait 2>/dev/null
-  [[ ${KEEP_WORK:-} == 1 ]] || rm -rf "$WORK"
-}
-trap cleanup EXIT
 # shellcheck source=../lib/checks.sh
 source "$HERE/../lib/checks.sh"
+use_workdir portico-acme-it
 # shellcheck source=../lib/manifests.sh
 source "$HERE/../lib/manifests.sh"
 : "${PEBBLE_DIRECTORY:?run under tests/pebble/with-pebble.sh}"

@@ -12,3 +12,11 @@ wait_line() {  # wait_line FILE TEXT SECONDS
   for _ in $(seq 1 $(($3 * 20))); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
   return 1
 }
+# A scratch directory WORK, and background processes (PIDS, OPERATOR_PID) that end with the
+# script; KEEP_WORK=1 keeps the directory for a post-mortem.
+use_workdir() {  # NAME_PREFIX
+  WORK=$(mktemp -d "/tmp/$1.XXXXXX")
+  PIDS=()
+  OPERATOR_PID=""
+  trap 'for p in "${PIDS[@]}" $OPERATOR_PID; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; [[ ${KEEP_WORK:-} == 1 ]] || rm -rf "$WORK"' EXIT
+}

@@ -7,15 +7,9 @@ set -uo pipefail
 PORTICO=$1
 ROOT=$2
 HERE=$(cd "$(dirname "$0")" && pwd)
-WORK=$(mktemp -d /tmp/portico-operator-it.XXXXXX)
-PIDS=()
-OPERATOR_PID=""
-cleanup() {
-  for p in "${PIDS[@]}" $OPERATOR_PID; do kill "$p" 2>/dev/null; done
-  wait 2>/dev/null
-  [[ ${KEEP_WORK:-} == 1 ]] || rm -rf "$WORK"
-}
-trap cleanup EXIT
+# shellcheck source=../lib/checks.sh
+source "$HERE/../lib/checks.sh"
+use_workdir portico-operator-it
 # shellcheck source=scenarios.sh
 source "$HERE/scenarios.sh"
 : "${KUBECONFIG:?run under tests/cluster/with-cluster.sh}"

@@ -5,15 +5,9 @@
 set -uo pipefail
 PORTICO=$1
 HERE=$(cd "$(dirname "$0")" && pwd)
-WORK=$(mktemp -d /tmp/portico-local-it.XXXXXX)
-PIDS=()
-OPERATOR_PID=""
-cleanup() {
-  for p in "${PIDS[@]}" $OPERATOR_PID; do kill "$p" 2>/dev/null; done
-  wait 2>/dev/null
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+# shellcheck source=../lib/checks.sh
+source "$HERE/../lib/checks.sh"
+use_workdir portico-local-it
 # shellcheck source=scenarios.sh
 source "$HERE/scenarios.sh"
 

@@ -7,10 +7,9 @@
 #   event_reasons NAME    reasons of the Events about Ingress default/NAME, one per line
 #   start_operator ARGS.. start the operator (embedded proxy) in the background; sets OPERATOR_PID
 #   ES_API                the EndpointSlice apiVersion the server serves
-# and WORK, PORTICO, HERE. Prints ok/FAIL lines; the driver prints the totals.
+# and WORK, PORTICO, HERE, with tests/lib/checks.sh sourced. Prints ok/FAIL lines; the driver
+# prints the totals.
 
-# shellcheck source=../lib/checks.sh
-source "$HERE/../lib/checks.sh"
 # Polls CMD (a string for eval) every 50 ms until it prints EXPECTED, at most SECONDS; then checks.
 eventually() {  # eventually DESCRIPTION SECONDS EXPECTED CMD
   local got=""
