@@ -4,6 +4,7 @@
 
 #include "acme/csr.h"
 #include "acme/http01.h"
+#include "controllers/certificate/order_machine.h"
 #include "controllers/certificate/policies.h"
 #include "crds/secret.h"
 #include "operator/base/base64.h"
@@ -338,6 +339,26 @@ Expected<runtime::Result> CertificateReconciler::reconcile(const runtime::Reques
   return advance(cert, **acme, *config, current);
 }
 
+// The tokens are in this replica's published snapshot — and have been long enough for the
+// proxies to adopt it (this one polls every 10 ms; other replicas follow the same watch).
+bool CertificateReconciler::tokensLive(const crds::OrderProgress& o) {
+  if (o.responded || o.challenges.empty()) return false;
+  auto published = publisher_.current();
+  const auto steady_now = clock_.steadyNow();
+  bool settled = true;
+  std::lock_guard lock(tokens_mutex_);
+  for (const auto& c : o.challenges) {
+    const std::string* served =
+        published ? published->built.compiled.table.acmeKeyAuthorization(c.token) : nullptr;
+    if (!served || *served != c.key_authorization) return false;
+    auto [it, fresh] = token_seen_.emplace(c.token, steady_now);
+    if (fresh || steady_now - it->second < options_.token_propagation) settled = false;
+  }
+  if (settled)
+    for (const auto& c : o.challenges) token_seen_.erase(c.token);
+  return settled;
+}
+
 Expected<runtime::Result> CertificateReconciler::advance(crds::Certificate& cert,
                                                          acme::AcmeClient& acme,
                                                          const crds::IngressClassConfig& config,
@@ -346,8 +367,9 @@ Expected<runtime::Result> CertificateReconciler::advance(crds::Certificate& cert
   if (o.dns_names != cert.spec.dns_names)
     return fail(cert, "SpecChanged", "spec.dnsNames changed during the order; starting again");
 
+  const OrderStep step = nextOrderStep(cert.status.order, tokensLive(o));
   // 1. The HTTP-01 challenges of every authorization still pending, into status.
-  if (o.challenges.empty() && !o.responded) {
+  if (step == OrderStep::FetchChallenges) {
     auto thumbprint = acme.thumbprint();
     if (!thumbprint) return thumbprint.error();
     for (const auto& url : o.authorizations) {
@@ -368,26 +390,9 @@ Expected<runtime::Result> CertificateReconciler::advance(crds::Certificate& cert
     return after(10ms);
   }
 
-  // 2. Once the tokens are in this replica's published snapshot — and have been for long enough
-  //    for the proxies (this one polls every 10 ms; other replicas follow the same watch) to
-  //    adopt it — the CA may validate.
-  if (!o.responded) {
-    auto published = publisher_.current();
-    const auto steady_now = clock_.steadyNow();
-    bool settled = true;
-    for (const auto& c : o.challenges) {
-      const std::string* served =
-          published ? published->built.compiled.table.acmeKeyAuthorization(c.token) : nullptr;
-      if (!served || *served != c.key_authorization) return after(20ms);
-      std::lock_guard lock(tokens_mutex_);
-      auto [it, fresh] = token_seen_.emplace(c.token, steady_now);
-      if (fresh || steady_now - it->second < options_.token_propagation) settled = false;
-    }
-    if (!settled) return after(20ms);
-    {
-      std::lock_guard lock(tokens_mutex_);
-      for (const auto& c : o.challenges) token_seen_.erase(c.token);
-    }
+  // 2. The tokens must be live in the proxies before the CA may validate (see tokensLive).
+  if (step == OrderStep::AwaitTokens) return after(20ms);
+  if (step == OrderStep::RespondChallenges) {
     for (const auto& c : o.challenges) {
       auto responded = acme.respond(c.url);
       if (!responded) return fail(cert, "ChallengeFailed", responded.error().message());
@@ -407,8 +412,11 @@ Expected<runtime::Result> CertificateReconciler::advance(crds::Certificate& cert
   const std::string previous = o.status;
   o.status = order->status;
 
-  if (order->status == "invalid") {
-    std::string why = order->error ? order->error->describe() : "the order became invalid";
+  const OrderAction action = actionForOrderStatus(order->status);
+  if (action == OrderAction::Fail) {
+    std::string why =
+        order->error ? order->error->describe()
+                     : "the order is " + (order->status.empty() ? std::string("?") : order->status);
     for (const auto& url : o.authorizations) {
       auto authz = acme.authorization(url);
       if (!authz) continue;
@@ -417,12 +425,12 @@ Expected<runtime::Result> CertificateReconciler::advance(crds::Certificate& cert
     }
     return fail(cert, "ValidationFailed", why);
   }
-  if (order->status == "pending" || order->status == "processing") {
+  if (action == OrderAction::Wait) {
     if (previous != o.status)
       if (Status st = writeStatus(cert); !st) return st;
     return after(pollDelay(acme));
   }
-  if (order->status == "ready") {
+  if (action == OrderAction::Finalize) {
     // The key of the CSR is kept in a Secret first: a restart between finalize and download
     // must not lose it.
     std::string key_pem;
@@ -453,8 +461,6 @@ Expected<runtime::Result> CertificateReconciler::advance(crds::Certificate& cert
     if (Status st = writeStatus(cert); !st) return st;
     return after(pollDelay(acme));
   }
-  if (order->status != "valid")
-    return fail(cert, "OrderFailed", "unexpected order status " + order->status);
 
   // 3. Issued: download (the preferred chain when asked), then the Secret.
   auto chain = acme.certificate(order->certificate);

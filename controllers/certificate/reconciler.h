@@ -60,6 +60,7 @@ private:
   Expected<runtime::Result> advance(crds::Certificate& cert, acme::AcmeClient& acme,
                                     const crds::IngressClassConfig& config,
                                     const crds::Secret* secret);
+  bool tokensLive(const crds::OrderProgress& order);
   Expected<runtime::Result> fail(crds::Certificate& cert, const std::string& reason,
                                  const std::string& message);
   Status writeStatus(const crds::Certificate& cert);

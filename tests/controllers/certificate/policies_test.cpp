@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "controllers/certificate/order_machine.h"
 #include "controllers/certificate/policies.h"
 #include "controllers/ingress/certificates.h"
 #include "operator/base/time_format.h"
@@ -38,16 +39,16 @@ TEST_CASE("renewal time: 2/3 of the lifetime by default, renewBefore, renewBefor
   const auto not_before = kStart;
   const auto not_after = kStart + 90 * 24h;
   CHECK(certificate::renewalTime(not_before, not_after, cert({"a"}).spec) == kStart + 60 * 24h);
-  CHECK(certificate::renewalTime(not_before, not_after, cert({"a"}, {{"renewBefore", "720h"}}).spec) ==
-        kStart + 60 * 24h);
-  CHECK(certificate::renewalTime(not_before, not_after, cert({"a"}, {{"renewBefore", "240h"}}).spec) ==
-        kStart + 80 * 24h);
+  CHECK(certificate::renewalTime(not_before, not_after,
+                                 cert({"a"}, {{"renewBefore", "720h"}}).spec) == kStart + 60 * 24h);
+  CHECK(certificate::renewalTime(not_before, not_after,
+                                 cert({"a"}, {{"renewBefore", "240h"}}).spec) == kStart + 80 * 24h);
   CHECK(certificate::renewalTime(not_before, not_after,
                                  cert({"a"}, {{"renewBeforePercentage", 10}}).spec) ==
         kStart + 81 * 24h);
   // renewBefore longer than the lifetime: renew at once rather than before issuance.
-  CHECK(certificate::renewalTime(not_before, not_after, cert({"a"}, {{"renewBefore", "9000h"}}).spec) ==
-        not_before);
+  CHECK(certificate::renewalTime(not_before, not_after,
+                                 cert({"a"}, {{"renewBefore", "9000h"}}).spec) == not_before);
 }
 
 TEST_CASE("issuance trigger: each reason in order, none for a good Secret") {
@@ -73,7 +74,8 @@ TEST_CASE("issuance trigger: each reason in order, none for a good Secret") {
       {"no tls.key", missing_key, c, "SecretInvalid"},
       {"a key of another certificate", mismatched, c, "SecretInvalid"},
       {"expired", secretFor(expired), c, "SecretInvalid"},
-      {"a name added", secretFor(good), cert({"app.test", "www.app.test", "api.app.test"}), "DNSNamesChanged"},
+      {"a name added", secretFor(good), cert({"app.test", "www.app.test", "api.app.test"}),
+       "DNSNamesChanged"},
       {"names compare case-insensitively", secretFor(good), cert({"App.Test", "www.app.test"}), ""},
       {"renewal requested", secretFor(good), renew_requested, "RenewalRequested"},
       {"past 2/3 of the lifetime", secretFor(old), c, "Renewing"},
@@ -81,7 +83,8 @@ TEST_CASE("issuance trigger: each reason in order, none for a good Secret") {
   };
   for (const auto& row : rows) {
     SUBCASE(row.name) {
-      auto trigger = certificate::issuanceTrigger(row.cert, row.secret ? &*row.secret : nullptr, now);
+      auto trigger =
+          certificate::issuanceTrigger(row.cert, row.secret ? &*row.secret : nullptr, now);
       CHECK((trigger ? trigger->reason : std::string()) == row.reason);
     }
   }
@@ -140,7 +143,8 @@ TEST_CASE("Ingress → Certificates: the annotation or autoTLS; one per tls entr
 }
 
 TEST_CASE("Certificate codec: the order in progress round-trips; a finished order is removed") {
-  auto c = cert({"a.test"}, {{"renewBefore", "240h"}, {"privateKey", {{"algorithm", "RSA"}, {"size", 3072}}}});
+  auto c = cert({"a.test"},
+                {{"renewBefore", "240h"}, {"privateKey", {{"algorithm", "RSA"}, {"size", 3072}}}});
   crds::OrderProgress order;
   order.url = "https://ca/order/1";
   order.status = "pending";
@@ -156,5 +160,50 @@ TEST_CASE("Certificate codec: the order in progress round-trips; a finished orde
   Json done = c;
   CHECK(done["status"]["order"].is_null());  // merge patch null deletes the field
   CHECK(crds::validate(cert({}).spec).size() == 1);
-  CHECK(crds::validate(cert({"a"}, {{"privateKey", {{"algorithm", "ECDSA"}, {"size", 2048}}}}).spec).size() == 1);
+  CHECK(crds::validate(cert({"a"}, {{"privateKey", {{"algorithm", "ECDSA"}, {"size", 2048}}}}).spec)
+            .size() == 1);
+}
+
+TEST_CASE("order machine: the next step from the order's progress") {
+  using certificate::OrderStep;
+  crds::OrderProgress fetched;
+  fetched.url = "https://ca/order/1";
+  fetched.challenges = {{"a.test", "tok", "tok.thumb", "https://ca/chall/1"}};
+  crds::OrderProgress responded = fetched;
+  responded.responded = true;
+  crds::OrderProgress reused;  // every authorization was already valid: nothing to answer
+  reused.url = "https://ca/order/2";
+  reused.responded = true;
+  crds::OrderProgress fresh;
+  fresh.url = "https://ca/order/3";
+  struct Row {
+    const char* name;
+    std::optional<crds::OrderProgress> order;
+    bool tokens_live;
+    OrderStep step;
+  };
+  std::vector<Row> rows = {
+      {"no order", std::nullopt, false, OrderStep::NewOrder},
+      {"order without challenges read", fresh, false, OrderStep::FetchChallenges},
+      {"tokens not live yet", fetched, false, OrderStep::AwaitTokens},
+      {"tokens live", fetched, true, OrderStep::RespondChallenges},
+      {"CA told", responded, false, OrderStep::PollOrder},
+      {"authorizations reused", reused, false, OrderStep::PollOrder},
+  };
+  for (const auto& row : rows) {
+    SUBCASE(row.name) {
+      CHECK(std::string(certificate::orderStepName(certificate::nextOrderStep(
+                row.order, row.tokens_live))) == certificate::orderStepName(row.step));
+    }
+  }
+}
+
+TEST_CASE("order machine: what the CA's order status means") {
+  using certificate::OrderAction;
+  CHECK(certificate::actionForOrderStatus("pending") == OrderAction::Wait);
+  CHECK(certificate::actionForOrderStatus("processing") == OrderAction::Wait);
+  CHECK(certificate::actionForOrderStatus("ready") == OrderAction::Finalize);
+  CHECK(certificate::actionForOrderStatus("valid") == OrderAction::Download);
+  CHECK(certificate::actionForOrderStatus("invalid") == OrderAction::Fail);
+  CHECK(certificate::actionForOrderStatus("") == OrderAction::Fail);
 }
