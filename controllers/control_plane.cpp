@@ -253,9 +253,11 @@ routes::BuiltRoutes ControlPlane::build() {
     out.applied_config_generation = last_good_generation_;
   }
   out.applied_spec = spec;
-  if (!served.config_problem.empty())
+  // Told once per new problem (status and an Event carry it too), not on every build.
+  if (served.config_problem != last_config_problem_ && !served.config_problem.empty())
     log::warn("IngressClass settings not applied",
               {{"ingressClass", served.name}, {"reason", served.config_problem}});
+  last_config_problem_ = served.config_problem;
 
   routes::RouteInputs inputs;
   ingress::applyClassSettings(spec, inputs);

@@ -97,6 +97,7 @@ private:
   std::string last_good_config_;
   std::optional<std::chrono::steady_clock::time_point> unsettled_since_;
   std::map<ObjectKey, std::shared_ptr<const crds::Secret>> last_good_secrets_;
+  std::string last_config_problem_;
 };
 
 }  // namespace portico::controllers

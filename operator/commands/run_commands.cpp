@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -75,7 +76,12 @@ int runPlanes(kube::KubeClient& client, controllers::ControlPlaneOptions options
   auto& leader = gauge("portico_leader", "1 while this replica holds the leader Lease");
   auto& status_writes = gauge("portico_status_writes", "Status patches this replica has written");
   auto& ready = gauge("portico_ready", "1 once caches are synced and a snapshot is served");
-  auto is_ready = [&] { return control.ready() && (!data || data->serving()); };
+  // Set once the embedded proxy exists; read by the health thread.
+  std::atomic<const DataPlane*> serving_plane{nullptr};
+  auto is_ready = [&] {
+    const DataPlane* plane = serving_plane.load();
+    return control.ready() && (!run.embedded_proxy || (plane && plane->serving()));
+  };
   HealthServer health(is_ready, registry, [&] {
     if (auto published = control.publisher().current()) {
       generation.Set(static_cast<double>(published->generation));
@@ -113,6 +119,7 @@ int runPlanes(kube::KubeClient& client, controllers::ControlPlaneOptions options
       data.emplace(DataPlaneOptions{options.snapshot_path, run.http_address, run.http_port,
                                     run.https_port, static_cast<int>(spec.proxy.workers),
                                     settingsFrom(spec.proxy)});
+      serving_plane = &*data;
       data_status = data->run(stop, [](const std::string& listening) {
         std::cout << "listening on " << listening << std::endl;
       });
