@@ -53,13 +53,18 @@ AcmeClient::AcmeClient(HttpTransport& transport, std::string directory_url, Acco
       key_(std::move(key)),
       options_(std::move(options)) {}
 
-Expected<Directory> AcmeClient::directory() {
-  if (directory_) return *directory_;
+HttpRequest AcmeClient::unsignedRequest(const std::string& method, const std::string& url) const {
   HttpRequest request;
-  request.url = directory_url_;
+  request.method = method;
+  request.url = url;
   request.timeout = options_.timeout;
   request.headers = {{"User-Agent", options_.user_agent}};
-  auto response = transport_.send(request);
+  return request;
+}
+
+Expected<Directory> AcmeClient::directory() {
+  if (directory_) return *directory_;
+  auto response = transport_.send(unsignedRequest("GET", directory_url_));
   if (!response) return response.error();
   if (response->status != 200) return toStatus(problemFrom(*response));
   auto parsed = parseDirectory(response->body);
@@ -87,12 +92,7 @@ Expected<std::string> AcmeClient::takeNonce() {
   }
   auto dir = directory();
   if (!dir) return dir.error();
-  HttpRequest request;
-  request.method = "HEAD";
-  request.url = dir->new_nonce;
-  request.timeout = options_.timeout;
-  request.headers = {{"User-Agent", options_.user_agent}};
-  auto response = transport_.send(request);
+  auto response = transport_.send(unsignedRequest("HEAD", dir->new_nonce));
   if (!response) return response.error();
   std::string nonce = response->header("Replay-Nonce");
   if (nonce.empty())
@@ -112,13 +112,9 @@ Expected<AcmeClient::Reply> AcmeClient::post(const std::string& url,
     if (!nonce) return nonce.error();
     auto jws = signJws(key_, {*nonce, url, jwk ? "" : account_url_}, body);
     if (!jws) return jws.error();
-    HttpRequest request;
-    request.method = "POST";
-    request.url = url;
+    HttpRequest request = unsignedRequest("POST", url);
     request.body = jws->dump();
-    request.timeout = options_.timeout;
-    request.headers = {{"Content-Type", "application/jose+json"},
-                       {"User-Agent", options_.user_agent}};
+    request.headers.push_back({"Content-Type", "application/jose+json"});
     auto response = transport_.send(request);
     if (!response) return response.error();
     keepNonce(*response);
@@ -233,11 +229,9 @@ Expected<RenewalWindow> AcmeClient::renewalInfo(const std::string& leaf_pem) {
     return Status(ErrorCode::NotFound, "the ACME server offers no renewalInfo (RFC 9773)");
   auto id = ariCertId(leaf_pem);
   if (!id) return id.error();
-  HttpRequest request;  // renewalInfo is a plain GET (RFC 9773 §4.1)
-  request.url = dir->renewal_info + (dir->renewal_info.ends_with("/") ? "" : "/") + *id;
-  request.timeout = options_.timeout;
-  request.headers = {{"User-Agent", options_.user_agent}};
-  auto response = transport_.send(request);
+  // renewalInfo is a plain GET (RFC 9773 §4.1).
+  auto response = transport_.send(unsignedRequest(
+      "GET", dir->renewal_info + (dir->renewal_info.ends_with("/") ? "" : "/") + *id));
   if (!response) return response.error();
   if (response->status != 200) return toStatus(problemFrom(*response));
   auto window = parseRenewalInfo(response->body);

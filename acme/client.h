@@ -84,6 +84,8 @@ private:
   Expected<Reply> post(const std::string& url, const std::optional<nlohmann::json>& payload,
                        bool jwk = false);
   Expected<std::string> takeNonce();
+  // A request with the client's timeout and User-Agent (the JWS, if any, is added by post()).
+  HttpRequest unsignedRequest(const std::string& method, const std::string& url) const;
   void keepNonce(const HttpResponse& response);
 
   HttpTransport& transport_;
