@@ -20,8 +20,24 @@ TimePoint renewalTime(TimePoint not_before, TimePoint not_after,
   return not_before + lifetime * 2 / 3;
 }
 
+TimePoint renewalTime(TimePoint not_before, TimePoint not_after, const crds::CertificateSpec& spec,
+                      std::optional<TimePoint> ca_renewal_time) {
+  const TimePoint policy = renewalTime(not_before, not_after, spec);
+  return ca_renewal_time ? std::min(policy, *ca_renewal_time) : policy;
+}
+
+TimePoint momentInWindow(TimePoint start, TimePoint end, std::string_view seed) {
+  if (end <= start) return start;
+  // FNV-1a: stable across builds and machines, unlike std::hash.
+  uint64_t hash = 14695981039346656037ull;
+  for (unsigned char c : seed) hash = (hash ^ c) * 1099511628211ull;
+  const auto span = std::chrono::duration_cast<std::chrono::seconds>(end - start).count();
+  if (span <= 0) return start;
+  return start + std::chrono::seconds(static_cast<int64_t>(hash % static_cast<uint64_t>(span)));
+}
+
 std::optional<Trigger> issuanceTrigger(const crds::Certificate& cert, const crds::Secret* secret,
-                                       TimePoint now) {
+                                       TimePoint now, std::optional<TimePoint> ca_renewal_time) {
   const std::string where = cert.metadata.namespace_ + "/" + cert.spec.secret_name;
   if (!secret) return Trigger{"SecretMissing", "Secret " + where + " does not exist"};
   const std::string* crt = secret->find("tls.crt");
@@ -44,9 +60,12 @@ std::optional<Trigger> issuanceTrigger(const crds::Certificate& cert, const crds
   if (!requested.empty() && requested != secret->metadata.annotation(kRenewAnnotation))
     return Trigger{"RenewalRequested",
                    "renewal requested (" + std::string(kRenewAnnotation) + ": " + requested + ")"};
-  auto renew_at = renewalTime(pair->not_before, pair->not_after, cert.spec);
-  if (now >= renew_at)
-    return Trigger{"Renewing", "renewal time " + formatRfc3339(renew_at) + " reached"};
+  const TimePoint policy_time = renewalTime(pair->not_before, pair->not_after, cert.spec);
+  if (now >= policy_time)
+    return Trigger{"Renewing", "renewal time " + formatRfc3339(policy_time) + " reached"};
+  if (ca_renewal_time && now >= *ca_renewal_time)
+    return Trigger{"RenewalWindow", "the CA's suggested renewal window (RFC 9773 ARI) is open: " +
+                                        formatRfc3339(*ca_renewal_time) + " reached"};
   return std::nullopt;
 }
 

@@ -110,11 +110,13 @@ Status CertificateReconciler::writeSecret(const crds::Certificate& cert,
   secret.type = crds::kTlsSecretType;
   secret.data["tls.crt"] = chain_pem;
   secret.data["tls.key"] = key_pem;
+  if (auto root = chainRootPem(chain_pem)) secret.data["ca.crt"] = *root;
   return putSecret(client_, secret);
 }
 
-void CertificateReconciler::setReady(crds::Certificate& cert, const crds::Secret* secret) {
-  auto trigger = issuanceTrigger(cert, secret, clock_.now());
+void CertificateReconciler::setReady(crds::Certificate& cert, const crds::Secret* secret,
+                                     std::optional<RenewalInfoCache::TimePoint> ca_renewal_time) {
+  auto trigger = issuanceTrigger(cert, secret, clock_.now(), ca_renewal_time);
   crds::Condition ready{"Ready", "True", "Ready", "", "", cert.metadata.generation};
   const std::string* crt = secret ? secret->find("tls.crt") : nullptr;
   const std::string* key = secret ? secret->find("tls.key") : nullptr;
@@ -124,7 +126,7 @@ void CertificateReconciler::setReady(crds::Certificate& cert, const crds::Secret
     cert.status.not_before = formatRfc3339(pair->not_before);
     cert.status.not_after = formatRfc3339(pair->not_after);
     cert.status.renewal_time =
-        formatRfc3339(renewalTime(pair->not_before, pair->not_after, cert.spec));
+        formatRfc3339(renewalTime(pair->not_before, pair->not_after, cert.spec, ca_renewal_time));
   }
   if (trigger && (trigger->reason == "SecretMissing" || trigger->reason == "SecretInvalid" ||
                   trigger->reason == "DNSNamesChanged")) {
@@ -136,6 +138,28 @@ void CertificateReconciler::setReady(crds::Certificate& cert, const crds::Secret
                     cert.status.not_after;
   }
   crds::setCondition(cert.status.conditions, ready, now());
+}
+
+std::optional<RenewalInfoCache::Entry> CertificateReconciler::renewalInfo(
+    const ObjectKey& key, const crds::IngressClassConfig& config, const crds::Secret* secret) {
+  const std::string* crt = secret ? secret->find("tls.crt") : nullptr;
+  if (!crt) return std::nullopt;
+  auto cert_id = acme::ariCertId(*crt);
+  if (!cert_id) return std::nullopt;  // e.g. no Authority Key Identifier: not from an ACME CA
+  if (auto fresh = renewal_info_.fresh(key, *cert_id, clock_.now())) return fresh;
+  auto acme = accountFor(config);
+  if (!acme) return renewal_info_.known(key, *cert_id);
+  return renewal_info_.refresh(key, *cert_id, *crt, **acme, clock_.now());
+}
+
+std::string CertificateReconciler::replacedCertId(const ObjectKey& key,
+                                                  const crds::Secret* secret) const {
+  const std::string* crt = secret ? secret->find("tls.crt") : nullptr;
+  if (!crt) return "";
+  auto cert_id = acme::ariCertId(*crt);
+  if (!cert_id) return "";
+  auto entry = renewal_info_.known(key, *cert_id);
+  return entry && entry->offered ? *cert_id : "";
 }
 
 Expected<acme::AcmeClient*> CertificateReconciler::accountFor(
@@ -256,7 +280,7 @@ Expected<runtime::Result> CertificateReconciler::reconcile(const runtime::Reques
                                       : (options_.served_config ? options_.served_config() : "");
   auto config = configs_.get({"", config_name});
   if (!config || !config->spec.acme) {
-    setReady(cert, current);
+    setReady(cert, current, std::nullopt);
     std::string message = config_name.empty()
                               ? "no IngressClassConfig issues certificates (set spec.issuerRef)"
                               : "IngressClassConfig " + config_name + " has no spec.acme";
@@ -269,8 +293,13 @@ Expected<runtime::Result> CertificateReconciler::reconcile(const runtime::Reques
   }
 
   auto trigger = issuanceTrigger(cert, current, clock_.now());
+  std::optional<RenewalInfoCache::Entry> ari;
+  if (!cert.status.order && !trigger) {
+    ari = renewalInfo(request.key, *config, current);
+    if (ari && ari->renew_at) trigger = issuanceTrigger(cert, current, clock_.now(), ari->renew_at);
+  }
   if (!cert.status.order) {
-    setReady(cert, current);
+    setReady(cert, current, ari ? ari->renew_at : std::nullopt);
     if (!trigger) {
       crds::setCondition(
           cert.status.conditions,
@@ -284,6 +313,9 @@ Expected<runtime::Result> CertificateReconciler::reconcile(const runtime::Reques
       auto wait =
           renew_at ? std::chrono::duration_cast<std::chrono::milliseconds>(*renew_at - clock_.now())
                    : std::chrono::milliseconds(3600000);
+      if (ari)  // ask the CA again when its answer is due
+        wait = std::min(wait, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  ari->next_check - clock_.now()));
       return after(std::clamp<std::chrono::milliseconds>(wait, 1s, 24h));
     }
     if (cert.status.failed_issuance_attempts > 0) {
@@ -311,10 +343,20 @@ Expected<runtime::Result> CertificateReconciler::reconcile(const runtime::Reques
     }
   }
   if (!cert.status.order) {
-    auto order = (*acme)->newOrder(cert.spec.dns_names, config->spec.acme->profile);
+    const std::string replaces = replacedCertId(request.key, current);
+    auto order = (*acme)->newOrder(cert.spec.dns_names, config->spec.acme->profile, replaces);
+    if (!order && !replaces.empty()) {
+      // RFC 9773 §5: a CA may refuse the replacement (e.g. already replaced); a plain order
+      // still renews.
+      log::warn(
+          "newOrder with replaces refused; ordering without it",
+          {{"certificate", cert.metadata.key().toString()}, {"error", order.error().message()}});
+      order = (*acme)->newOrder(cert.spec.dns_names, config->spec.acme->profile);
+    }
     if (!order) return fail(cert, "OrderFailed", "newOrder: " + order.error().message());
-    log::info("ACME order created",
-              {{"certificate", cert.metadata.key().toString()}, {"order", order->url}});
+    log::info("ACME order created", {{"certificate", cert.metadata.key().toString()},
+                                     {"order", order->url},
+                                     {"replaces", replaces}});
     crds::OrderProgress progress;
     progress.url = order->url;
     progress.status = order->status;
@@ -332,6 +374,11 @@ Expected<runtime::Result> CertificateReconciler::reconcile(const runtime::Reques
                         "", cert.metadata.generation},
                        now());
     if (Status st = writeStatus(cert); !st) return st;
+    events_.record({"portico.io/v1alpha1", "Certificate", cert.metadata.namespace_,
+                    cert.metadata.name, cert.metadata.uid},
+                   "Normal", trigger ? trigger->reason : "Issuing",
+                   (trigger ? trigger->message + "; " : std::string()) + "ordered from the CA" +
+                       (replaces.empty() ? "" : " (replaces " + replaces + ")"));
     std::lock_guard lock(tokens_mutex_);
     unsaved_orders_.erase(request.key);
     return after(10ms);
@@ -487,7 +534,8 @@ Expected<runtime::Result> CertificateReconciler::advance(crds::Certificate& cert
   cert.status.failed_issuance_attempts = 0;
   cert.status.last_failure_time.clear();
   auto written = getSecret(client_, {cert.metadata.namespace_, cert.spec.secret_name});
-  setReady(cert, written && *written ? written->get() : nullptr);
+  renewal_info_.forget(cert.metadata.key());
+  setReady(cert, written && *written ? written->get() : nullptr, std::nullopt);
   crds::setCondition(cert.status.conditions,
                      {"Issuing", "False", "Issued",
                       "certificate revision " + std::to_string(cert.status.revision) + " issued",

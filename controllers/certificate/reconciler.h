@@ -5,6 +5,9 @@
 //   tokens live in our proxy → tell the CA to validate
 //   order ready              → key (kept in a Secret) + CSR → finalize
 //   order valid              → download, write the kubernetes.io/tls Secret    Ready=True
+//                              (tls.crt leaf + chain, tls.key, ca.crt when the chain has the root)
+// When the CA offers ARI (RFC 9773), its suggested window can bring the renewal forward, and the
+// renewal's order names the certificate it replaces.
 //   anything fails           → order dropped, failedIssuanceAttempts+1, retry after a doubling
 //   delay
 // The Ready condition follows the Secret: a valid certificate that covers spec.dnsNames.
@@ -16,6 +19,7 @@
 #include <mutex>
 
 #include "acme/client.h"
+#include "controllers/certificate/renewal_info.h"
 #include "controllers/common/event_recorder.h"
 #include "controllers/routes/publisher.h"
 #include "crds/certificate.h"
@@ -66,7 +70,15 @@ private:
   Status writeStatus(const crds::Certificate& cert);
   Status writeSecret(const crds::Certificate& cert, const std::string& chain_pem,
                      const std::string& key_pem);
-  void setReady(crds::Certificate& cert, const crds::Secret* secret);
+  void setReady(crds::Certificate& cert, const crds::Secret* secret,
+                std::optional<RenewalInfoCache::TimePoint> ca_renewal_time);
+  // The moment picked in the CA's ARI window for the certificate in the Secret, asking the CA
+  // when the last answer is due (nullopt: no certificate, or the CA offers no ARI).
+  std::optional<RenewalInfoCache::Entry> renewalInfo(const ObjectKey& key,
+                                                     const crds::IngressClassConfig& config,
+                                                     const crds::Secret* secret);
+  // The certID the new order replaces (RFC 9773 §5), when the CA offers ARI.
+  std::string replacedCertId(const ObjectKey& key, const crds::Secret* secret) const;
   std::string now() const;
 
   kube::KubeClient& client_;
@@ -80,6 +92,7 @@ private:
   std::map<ObjectKey, crds::OrderProgress> unsaved_orders_;  // created, status not yet written
   std::mutex accounts_mutex_;
   std::map<std::string, Account> accounts_;
+  RenewalInfoCache renewal_info_;
 };
 
 }  // namespace portico::controllers::certificate

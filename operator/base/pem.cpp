@@ -78,6 +78,24 @@ CertificateInfo inspectCertificate(X509* cert) {
   return info;
 }
 
+std::optional<std::string> chainRootPem(std::string_view chain_pem) {
+  auto chain = parseCertificateChain(chain_pem);
+  if (!chain || chain->size() < 2) return std::nullopt;  // a leaf alone is no CA
+  X509* root = chain->back().get();
+  X509* below = (*chain)[chain->size() - 2].get();
+  EVP_PKEY* root_key = X509_get0_pubkey(root);
+  const bool self_signed =
+      X509_check_issued(root, root) == X509_V_OK && root_key && X509_verify(root, root_key) == 1;
+  const bool issued_below = X509_check_issued(root, below) == X509_V_OK;
+  ERR_clear_error();
+  if (!self_signed || !issued_below) return std::nullopt;
+  BioPtr out(BIO_new(BIO_s_mem()));
+  if (!out || PEM_write_bio_X509(out.get(), root) != 1) return std::nullopt;
+  char* data = nullptr;
+  const long size = BIO_get_mem_data(out.get(), &data);
+  return std::string(data, static_cast<size_t>(size));
+}
+
 bool nameCoversHost(std::string_view name, std::string_view host) {
   if (name.size() > 2 && name[0] == '*' && name[1] == '.') {
     auto dot = host.find('.');

@@ -2,6 +2,8 @@
 # Start Let's Encrypt's pebble (RFC 8555 test CA) and pebble-challtestsrv (DNS: every name →
 # 127.0.0.1) on free loopback ports. HTTP-01 validations go to 127.0.0.1:HTTP01_PORT — point the
 # proxy's HTTP listener there. Extra environment (PEBBLE_WFE_NONCEREJECT, ...) passes through.
+# With PEBBLE_EAB_KID and PEBBLE_EAB_HMAC (base64url) set, pebble requires External Account
+# Binding (RFC 8555 §7.3.4) with that key. PEBBLE_ALTERNATE_ROOTS=N adds alternate chains.
 # Usage: start.sh DIR HTTP01_PORT     → DIR/env: PEBBLE_DIRECTORY, PEBBLE_CA (API TLS trust),
 #   PEBBLE_MANAGEMENT, CHALLTESTSRV_MANAGEMENT (e.g. POST /add-a to point a name elsewhere),
 #   PEBBLE_PID, CHALLTESTSRV_PID
@@ -29,10 +31,14 @@ API_PORT=$(free_port)
 MGMT_PORT=$(free_port)
 DNS_PORT=$(free_port)
 CHALL_MGMT_PORT=$(free_port)
+EAB='"externalAccountBindingRequired": false'
+if [[ -n ${PEBBLE_EAB_KID:-} ]]; then
+  EAB="\"externalAccountBindingRequired\": true, \"externalAccountMACKeys\": {\"$PEBBLE_EAB_KID\": \"$PEBBLE_EAB_HMAC\"}"
+fi
 cat >pebble.json <<JSON
 {"pebble": {"listenAddress": "127.0.0.1:$API_PORT", "managementListenAddress": "127.0.0.1:$MGMT_PORT",
  "certificate": "$DIR/api.pem", "privateKey": "$DIR/api.key", "httpPort": $HTTP01_PORT, "tlsPort": $(free_port),
- "ocspResponderURL": "", "externalAccountBindingRequired": false}}
+ "ocspResponderURL": "", $EAB}}
 JSON
 
 pebble-challtestsrv -defaultIPv4 127.0.0.1 -defaultIPv6 "" -dns01 "127.0.0.1:$DNS_PORT" -http01 "" \

@@ -1,10 +1,12 @@
 #include <doctest/doctest.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "controllers/certificate/order_machine.h"
 #include "controllers/certificate/policies.h"
 #include "controllers/ingress/certificates.h"
+#include "operator/base/pem.h"
 #include "operator/base/time_format.h"
 #include "tests/fakes/test_certs.h"
 
@@ -98,6 +100,59 @@ TEST_CASE("renewal requested: satisfied once the Secret carries the same value")
   auto secret = secretFor(good);
   secret.metadata.annotations[certificate::kRenewAnnotation] = "1";
   CHECK_FALSE(certificate::issuanceTrigger(c, &secret, now));
+}
+
+TEST_CASE("ARI (RFC 9773): a stable moment inside the CA's window; the earlier time wins") {
+  const auto start = kStart + 50 * 24h;
+  const auto end = kStart + 52 * 24h;
+  std::set<int64_t> moments;
+  for (const char* id : {"aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE",
+                         "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyF", "other.AQ", "other.Ag"}) {
+    const auto moment = certificate::momentInWindow(start, end, id);
+    CHECK(moment >= start);
+    CHECK(moment < end);
+    CHECK(moment == certificate::momentInWindow(start, end, id));  // every replica agrees
+    moments.insert(std::chrono::duration_cast<std::chrono::seconds>(moment - start).count());
+  }
+  CHECK(moments.size() == 4);                                  // spread, not one fixed offset
+  CHECK(certificate::momentInWindow(end, start, "x") == end);  // an inverted window: its start
+
+  const auto not_before = kStart;
+  const auto not_after = kStart + 90 * 24h;
+  const auto spec = cert({"a"}).spec;  // policy: day 60
+  CHECK(certificate::renewalTime(not_before, not_after, spec, std::nullopt) == kStart + 60 * 24h);
+  CHECK(certificate::renewalTime(not_before, not_after, spec, kStart + 10 * 24h) ==
+        kStart + 10 * 24h);  // the CA wants it early (e.g. a revocation incident)
+  CHECK(certificate::renewalTime(not_before, not_after, spec, kStart + 80 * 24h) ==
+        kStart + 60 * 24h);  // the user's policy stays a bound
+
+  const auto now = Clock::now();
+  auto good = testing::makeCertificate({"app.test"}, now - 1h, now + 90 * 24h);
+  auto c = cert({"app.test"});
+  auto secret = secretFor(good);
+  CHECK_FALSE(certificate::issuanceTrigger(c, &secret, now, now + 24h));
+  auto trigger = certificate::issuanceTrigger(c, &secret, now, now - 1min);
+  REQUIRE(trigger);
+  CHECK(trigger->reason == "RenewalWindow");
+  CHECK(trigger->message.find("RFC 9773") != std::string::npos);
+}
+
+TEST_CASE("ca.crt: the root when the chain carries it, nothing otherwise") {
+  const auto now = Clock::now();
+  auto root = testing::makeCertificate({"root.ca"}, now - 1h, now + 900 * 24h, nullptr, true);
+  auto intermediate =
+      testing::makeCertificate({"intermediate.ca"}, now - 1h, now + 900 * 24h, &root, true);
+  auto leaf = testing::makeCertificate({"app.test"}, now - 1h, now + 90 * 24h, &intermediate);
+  auto other_root =
+      testing::makeCertificate({"other.ca"}, now - 1h, now + 900 * 24h, nullptr, true);
+  auto root_pem = portico::chainRootPem(leaf.cert_pem + intermediate.cert_pem + root.cert_pem);
+  REQUIRE(root_pem);
+  CHECK(*root_pem == root.cert_pem);
+  CHECK_FALSE(portico::chainRootPem(leaf.cert_pem + intermediate.cert_pem));  // ACME's usual
+  CHECK_FALSE(portico::chainRootPem(leaf.cert_pem));
+  // A self-signed certificate that did not issue the one before it is not this chain's root.
+  CHECK_FALSE(portico::chainRootPem(leaf.cert_pem + intermediate.cert_pem + other_root.cert_pem));
+  CHECK_FALSE(portico::chainRootPem("garbage"));
 }
 
 TEST_CASE("failure backoff doubles up to the cap") {
