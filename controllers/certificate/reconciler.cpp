@@ -4,10 +4,12 @@
 
 #include "acme/csr.h"
 #include "acme/http01.h"
+#include "controllers/certificate/certificate_key.h"
 #include "controllers/certificate/order_machine.h"
 #include "controllers/certificate/policies.h"
+#include "controllers/certificate/readiness.h"
+#include "controllers/certificate/secrets.h"
 #include "crds/secret.h"
-#include "operator/base/base64.h"
 #include "operator/base/log.h"
 #include "operator/base/pem.h"
 #include "operator/base/time_format.h"
@@ -33,43 +35,6 @@ std::chrono::milliseconds pollDelay(const acme::AcmeClient& acme) {
   return std::clamp<std::chrono::milliseconds>(hint, 250ms, 30s);
 }
 
-Expected<std::shared_ptr<crds::Secret>> getSecret(kube::KubeClient& client, const ObjectKey& key) {
-  auto object = client.get(kSecrets, key);
-  if (!object) {
-    if (object.error().code() == ErrorCode::NotFound) return std::shared_ptr<crds::Secret>();
-    return object.error();
-  }
-  try {
-    return std::make_shared<crds::Secret>(object->get<crds::Secret>());
-  } catch (const std::exception& e) {
-    return Status(ErrorCode::DecodeError,
-                  std::string("Secret ") + key.toString() + ": " + e.what());
-  }
-}
-
-// Creates the Secret, or replaces its data/type/labels/annotations when it exists.
-Status putSecret(kube::KubeClient& client, const crds::Secret& secret) {
-  nlohmann::json object = secret;
-  auto created = client.create(kSecrets, object);
-  if (created) return Status::ok();
-  if (created.error().code() != ErrorCode::AlreadyExists) return created.error();
-  nlohmann::json patch = {
-      {"type", secret.type},
-      {"data", object["data"]},
-      {"metadata",
-       {{"labels", object["metadata"].value("labels", nlohmann::json::object())},
-        {"annotations", object["metadata"].value("annotations", nlohmann::json::object())}}}};
-  auto patched =
-      client.patch(kSecrets, secret.metadata.key(), kube::PatchType::Merge, patch.dump(), {});
-  return patched ? Status::ok() : patched.error();
-}
-
-acme::CertificateKeyAlgorithm keyAlgorithm(const std::string& name) {
-  if (name == "RSA") return acme::CertificateKeyAlgorithm::RSA;
-  if (name == "Ed25519") return acme::CertificateKeyAlgorithm::Ed25519;
-  return acme::CertificateKeyAlgorithm::ECDSA;
-}
-
 }  // namespace
 
 CertificateReconciler::CertificateReconciler(
@@ -81,7 +46,8 @@ CertificateReconciler::CertificateReconciler(
       publisher_(publisher),
       events_(events),
       options_(std::move(options)),
-      clock_(clock) {}
+      clock_(clock),
+      accounts_(client, options_.transport_factory, options_.account_namespace) {}
 
 std::string CertificateReconciler::now() const {
   return formatRfc3339(clock_.now());
@@ -114,32 +80,6 @@ Status CertificateReconciler::writeSecret(const crds::Certificate& cert,
   return putSecret(client_, secret);
 }
 
-void CertificateReconciler::setReady(crds::Certificate& cert, const crds::Secret* secret,
-                                     std::optional<RenewalInfoCache::TimePoint> ca_renewal_time) {
-  auto trigger = issuanceTrigger(cert, secret, clock_.now(), ca_renewal_time);
-  crds::Condition ready{"Ready", "True", "Ready", "", "", cert.metadata.generation};
-  const std::string* crt = secret ? secret->find("tls.crt") : nullptr;
-  const std::string* key = secret ? secret->find("tls.key") : nullptr;
-  auto pair = crt && key ? checkTlsPair(*crt, *key, clock_.now())
-                         : Expected<CertificateInfo>(Status(ErrorCode::NotFound, ""));
-  if (pair) {
-    cert.status.not_before = formatRfc3339(pair->not_before);
-    cert.status.not_after = formatRfc3339(pair->not_after);
-    cert.status.renewal_time =
-        formatRfc3339(renewalTime(pair->not_before, pair->not_after, cert.spec, ca_renewal_time));
-  }
-  if (trigger && (trigger->reason == "SecretMissing" || trigger->reason == "SecretInvalid" ||
-                  trigger->reason == "DNSNamesChanged")) {
-    ready.status = "False";
-    ready.reason = trigger->reason;
-    ready.message = trigger->message;
-  } else {
-    ready.message = "the certificate in Secret " + cert.spec.secret_name + " is valid until " +
-                    cert.status.not_after;
-  }
-  crds::setCondition(cert.status.conditions, ready, now());
-}
-
 std::optional<RenewalInfoCache::Entry> CertificateReconciler::renewalInfo(
     const ObjectKey& key, const crds::IngressClassConfig& config, const crds::Secret* secret) {
   const std::string* crt = secret ? secret->find("tls.crt") : nullptr;
@@ -147,7 +87,7 @@ std::optional<RenewalInfoCache::Entry> CertificateReconciler::renewalInfo(
   auto cert_id = acme::ariCertId(*crt);
   if (!cert_id) return std::nullopt;  // e.g. no Authority Key Identifier: not from an ACME CA
   if (auto fresh = renewal_info_.fresh(key, *cert_id, clock_.now())) return fresh;
-  auto acme = accountFor(config);
+  auto acme = accounts_.clientFor(config);
   if (!acme) return renewal_info_.known(key, *cert_id);
   return renewal_info_.refresh(key, *cert_id, *crt, **acme, clock_.now());
 }
@@ -160,68 +100,6 @@ std::string CertificateReconciler::replacedCertId(const ObjectKey& key,
   if (!cert_id) return "";
   auto entry = renewal_info_.known(key, *cert_id);
   return entry && entry->offered ? *cert_id : "";
-}
-
-Expected<acme::AcmeClient*> CertificateReconciler::accountFor(
-    const crds::IngressClassConfig& config) {
-  const auto& settings = *config.spec.acme;
-  ObjectKey key_ref = settings.account_key_secret.value_or(
-      ObjectKey{options_.account_namespace, "portico-acme-" + config.metadata.name});
-  auto secret = getSecret(client_, key_ref);
-  if (!secret) return secret.error();
-  std::string key_pem;
-  if (*secret && (*secret)->find("tls.key")) {
-    key_pem = *(*secret)->find("tls.key");
-  } else {
-    // First use: a new ES256 account key, kept in the Secret so the account is created once.
-    auto generated = acme::generateAccountKey();
-    if (!generated) return generated.error();
-    key_pem = acme::privateKeyPem(generated->key.get());
-    crds::Secret account;
-    account.metadata.name = key_ref.name;
-    account.metadata.namespace_ = key_ref.namespace_;
-    account.type = "Opaque";
-    account.data["tls.key"] = key_pem;
-    if (Status st = putSecret(client_, account); !st) return st;
-    log::info("ACME account key created", {{"secret", key_ref.toString()}});
-  }
-  const std::string fingerprint =
-      settings.server + "\n" + settings.ca_bundle + "\n" + key_pem + "\n" + settings.email;
-  std::lock_guard lock(accounts_mutex_);
-  Account& account = accounts_[config.metadata.name];
-  if (account.client && account.fingerprint == fingerprint) return account.client.get();
-
-  auto key = acme::accountKeyFromPem(key_pem);
-  if (!key) return key.error();
-  TlsSettings tls;
-  if (!settings.ca_bundle.empty()) {
-    auto pem = base64Decode(settings.ca_bundle);
-    if (!pem) return Status(ErrorCode::InvalidArgument, "spec.acme.caBundle is not base64");
-    tls.ca_pem = *pem;
-  }
-  account.transport = options_.transport_factory(tls);
-  account.client =
-      std::make_unique<acme::AcmeClient>(*account.transport, settings.server, std::move(*key));
-  acme::NewAccountRequest request;
-  request.email = settings.email;
-  if (settings.external_account_binding) {
-    const auto& eab = *settings.external_account_binding;
-    auto hmac_secret = getSecret(client_, eab.key_secret.secret);
-    if (!hmac_secret) return hmac_secret.error();
-    if (!*hmac_secret || !(*hmac_secret)->find(eab.key_secret.key))
-      return Status(ErrorCode::NotFound, "EAB key Secret " + eab.key_secret.secret.toString() +
-                                             " lacks key " + eab.key_secret.key);
-    request.eab = acme::ExternalAccountKey{eab.key_id, *(*hmac_secret)->find(eab.key_secret.key)};
-  }
-  // Finds the existing account for this key, or registers it (once).
-  auto registered = account.client->account(request);
-  if (!registered) {
-    account.client.reset();
-    return registered.error();
-  }
-  account.fingerprint = fingerprint;
-  log::info("ACME account ready", {{"config", config.metadata.name}, {"account", registered->url}});
-  return account.client.get();
 }
 
 Expected<runtime::Result> CertificateReconciler::fail(crds::Certificate& cert,
@@ -280,7 +158,7 @@ Expected<runtime::Result> CertificateReconciler::reconcile(const runtime::Reques
                                       : (options_.served_config ? options_.served_config() : "");
   auto config = configs_.get({"", config_name});
   if (!config || !config->spec.acme) {
-    setReady(cert, current, std::nullopt);
+    updateReadiness(cert, current, clock_.now(), std::nullopt);
     std::string message = config_name.empty()
                               ? "no IngressClassConfig issues certificates (set spec.issuerRef)"
                               : "IngressClassConfig " + config_name + " has no spec.acme";
@@ -299,7 +177,7 @@ Expected<runtime::Result> CertificateReconciler::reconcile(const runtime::Reques
     if (ari && ari->renew_at) trigger = issuanceTrigger(cert, current, clock_.now(), ari->renew_at);
   }
   if (!cert.status.order) {
-    setReady(cert, current, ari ? ari->renew_at : std::nullopt);
+    updateReadiness(cert, current, clock_.now(), ari ? ari->renew_at : std::nullopt);
     if (!trigger) {
       crds::setCondition(
           cert.status.conditions,
@@ -328,7 +206,7 @@ Expected<runtime::Result> CertificateReconciler::reconcile(const runtime::Reques
             std::chrono::duration_cast<std::chrono::milliseconds>(retry_at - clock_.now()));
     }
   }
-  auto acme = accountFor(*config);
+  auto acme = accounts_.clientFor(*config);
   if (!acme) return fail(cert, "AccountFailed", "ACME account: " + acme.error().message());
 
   if (!cert.status.order) {
@@ -480,24 +358,11 @@ Expected<runtime::Result> CertificateReconciler::advance(crds::Certificate& cert
   if (action == OrderAction::Finalize) {
     // The key of the CSR is kept in a Secret first: a restart between finalize and download
     // must not lose it.
-    std::string key_pem;
-    const std::string* old_key = secret ? secret->find("tls.key") : nullptr;
-    if (cert.spec.private_key.rotation_policy == "Never" && old_key && parsePrivateKey(*old_key)) {
-      key_pem = *old_key;
-    } else {
-      auto key = acme::generateCertificateKey(keyAlgorithm(cert.spec.private_key.algorithm),
-                                              static_cast<int>(cert.spec.private_key.size));
-      if (!key) return fail(cert, "KeyFailed", key.error().message());
-      key_pem = acme::privateKeyPem(key->get());
-    }
-    crds::Secret next;
-    next.metadata.name = cert.metadata.name + "-portico-next-key";
-    next.metadata.namespace_ = cert.metadata.namespace_;
-    next.metadata.annotations[kCertificateNameAnnotation] = cert.metadata.name;
-    next.type = "Opaque";
-    next.data["tls.key"] = key_pem;
+    auto key_pem = nextCertificateKey(cert, secret);
+    if (!key_pem) return fail(cert, "KeyFailed", key_pem.error().message());
+    const crds::Secret next = nextKeySecret(cert, *key_pem);
     if (Status st = putSecret(client_, next); !st) return st;
-    auto key = parsePrivateKey(key_pem);
+    auto key = parsePrivateKey(*key_pem);
     if (!key) return fail(cert, "KeyFailed", key.error().message());
     auto csr = acme::makeCsr(key->get(), cert.spec.dns_names);
     if (!csr) return fail(cert, "CSRFailed", csr.error().message());
@@ -535,7 +400,7 @@ Expected<runtime::Result> CertificateReconciler::advance(crds::Certificate& cert
   cert.status.last_failure_time.clear();
   auto written = getSecret(client_, {cert.metadata.namespace_, cert.spec.secret_name});
   renewal_info_.forget(cert.metadata.key());
-  setReady(cert, written && *written ? written->get() : nullptr, std::nullopt);
+  updateReadiness(cert, written && *written ? written->get() : nullptr, clock_.now(), std::nullopt);
   crds::setCondition(cert.status.conditions,
                      {"Issuing", "False", "Issued",
                       "certificate revision " + std::to_string(cert.status.revision) + " issued",

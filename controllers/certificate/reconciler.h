@@ -6,10 +6,13 @@
 //   order ready              → key (kept in a Secret) + CSR → finalize
 //   order valid              → download, write the kubernetes.io/tls Secret    Ready=True
 //                              (tls.crt leaf + chain, tls.key, ca.crt when the chain has the root)
-// When the CA offers ARI (RFC 9773), its suggested window can bring the renewal forward, and the
-// renewal's order names the certificate it replaces.
 //   anything fails           → order dropped, failedIssuanceAttempts+1, retry after a doubling
 //   delay
+// When the CA offers ARI (RFC 9773), its suggested window can bring the renewal forward, and the
+// renewal's order names the certificate it replaces.
+// Split by concern: policies.h (trigger, renewal time), accounts.h + certificate_key.h (keys),
+// order_machine.h (the order's next step), readiness.h (Ready), renewal_info.h (ARI); this file
+// drives the issuing.
 // The Ready condition follows the Secret: a valid certificate that covers spec.dnsNames.
 #pragma once
 
@@ -19,6 +22,7 @@
 #include <mutex>
 
 #include "acme/client.h"
+#include "controllers/certificate/accounts.h"
 #include "controllers/certificate/renewal_info.h"
 #include "controllers/common/event_recorder.h"
 #include "controllers/routes/publisher.h"
@@ -32,8 +36,6 @@
 namespace portico::controllers::certificate {
 
 kube::Resource certificates();
-
-using TransportFactory = std::function<std::unique_ptr<HttpTransport>(const TlsSettings&)>;
 
 struct CertificateOptions {
   TransportFactory transport_factory;
@@ -55,12 +57,6 @@ public:
   Expected<runtime::Result> reconcile(const runtime::Request& request) override;
 
 private:
-  struct Account {
-    std::string fingerprint;  // server + key + CA bundle: a change makes a new client
-    std::unique_ptr<HttpTransport> transport;
-    std::unique_ptr<acme::AcmeClient> client;
-  };
-  Expected<acme::AcmeClient*> accountFor(const crds::IngressClassConfig& config);
   Expected<runtime::Result> advance(crds::Certificate& cert, acme::AcmeClient& acme,
                                     const crds::IngressClassConfig& config,
                                     const crds::Secret* secret);
@@ -70,8 +66,6 @@ private:
   Status writeStatus(const crds::Certificate& cert);
   Status writeSecret(const crds::Certificate& cert, const std::string& chain_pem,
                      const std::string& key_pem);
-  void setReady(crds::Certificate& cert, const crds::Secret* secret,
-                std::optional<RenewalInfoCache::TimePoint> ca_renewal_time);
   // The moment picked in the CA's ARI window for the certificate in the Secret, asking the CA
   // when the last answer is due (nullopt: no certificate, or the CA offers no ARI).
   std::optional<RenewalInfoCache::Entry> renewalInfo(const ObjectKey& key,
@@ -90,8 +84,7 @@ private:
   std::mutex tokens_mutex_;
   std::map<std::string, Clock::MonoTime> token_seen_;        // token → first seen in our snapshot
   std::map<ObjectKey, crds::OrderProgress> unsaved_orders_;  // created, status not yet written
-  std::mutex accounts_mutex_;
-  std::map<std::string, Account> accounts_;
+  AcmeAccounts accounts_;
   RenewalInfoCache renewal_info_;
 };
 

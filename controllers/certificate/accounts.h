@@ -1,0 +1,41 @@
+// The ACME accounts, one per IngressClassConfig: the account key lives in a Secret (created once,
+// ES256, never logged) and the registered client is reused until the server, CA bundle, key or
+// email changes. External Account Binding reads its HMAC key from the Secret the config names.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "acme/client.h"
+#include "crds/ingress_class_config.h"
+#include "operator/kube/client.h"
+
+namespace portico::controllers::certificate {
+
+using TransportFactory = std::function<std::unique_ptr<HttpTransport>(const TlsSettings&)>;
+
+class AcmeAccounts {
+public:
+  AcmeAccounts(kube::KubeClient& client, TransportFactory transport_factory,
+               std::string account_namespace);
+
+  // The registered client of the config's account (registers it on first use).
+  Expected<acme::AcmeClient*> clientFor(const crds::IngressClassConfig& config);
+
+private:
+  struct Account {
+    std::string fingerprint;  // server + key + CA bundle + email: a change makes a new client
+    std::unique_ptr<HttpTransport> transport;
+    std::unique_ptr<acme::AcmeClient> client;
+  };
+  kube::KubeClient& client_;
+  TransportFactory transport_factory_;
+  std::string account_namespace_;  // where default account-key Secrets live
+  std::mutex mutex_;
+  std::map<std::string, Account> accounts_;
+};
+
+}  // namespace portico::controllers::certificate
