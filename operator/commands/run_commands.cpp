@@ -169,10 +169,15 @@ int runOperator(const OperatorFlags& flags) {
   options.watch_namespace = flags.watch_namespace;
   options.snapshot_path =
       flags.run.snapshot_path.empty() ? "/tmp/portico-routes.snapshot" : flags.run.snapshot_path;
+  // The operator's own namespace (the Deployment passes it): the leader Lease and the default
+  // ACME account-key Secrets live there.
+  const std::string own_namespace =
+      std::getenv("POD_NAMESPACE") ? std::getenv("POD_NAMESPACE") : "default";
+  options.certificates.account_namespace = own_namespace;
   if (flags.leader_elect) {
     kube::LeaderElectionConfig lease;
     std::string ns = flags.lease_namespace;
-    if (ns.empty()) ns = std::getenv("POD_NAMESPACE") ? std::getenv("POD_NAMESPACE") : "default";
+    if (ns.empty()) ns = own_namespace;
     lease.lease = {ns, flags.lease_name};
     lease.identity = options.identity;
     lease.lease_duration = flags.lease_duration;

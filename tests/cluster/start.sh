@@ -78,9 +78,12 @@ chmod 600 ./*.key
 cd "$DIR"
 ADMIN_TOKEN=$(openssl rand -hex 16)
 OPERATOR_TOKEN=$(openssl rand -hex 16)
-# The operator's own user has no groups: RBAC tests bind roles to it explicitly.
-printf '%s,admin,admin-uid,"system:masters"\n%s,portico-operator,portico-operator-uid\n' \
-  "$ADMIN_TOKEN" "$OPERATOR_TOKEN" >tokens.csv
+SA_TOKEN=$(openssl rand -hex 16)
+# The operator's own user has no groups: RBAC tests bind roles to it explicitly. The third user
+# is the install manifests' ServiceAccount (portico-system/portico) as the apiserver sees it, so
+# tests run the operator with exactly the RBAC of manifests/ (no token controller runs here).
+printf '%s,admin,admin-uid,"system:masters"\n%s,portico-operator,portico-operator-uid\n%s,system:serviceaccount:portico-system:portico,portico-sa-uid,"system:serviceaccounts,system:serviceaccounts:portico-system,system:authenticated"\n' \
+  "$ADMIN_TOKEN" "$OPERATOR_TOKEN" "$SA_TOKEN" >tokens.csv
 chmod 600 tokens.csv
 
 ETCD_PORT=$(free_port)
@@ -92,6 +95,7 @@ ETCD_PORT=$ETCD_PORT
 APISERVER_PORT=$APISERVER_PORT
 ADMIN_TOKEN=$ADMIN_TOKEN
 OPERATOR_TOKEN=$OPERATOR_TOKEN
+SA_TOKEN=$SA_TOKEN
 ENV
 
 etcd --data-dir "$DIR/etcd" --name portico-test \
@@ -128,4 +132,5 @@ KC
 }
 write_kubeconfig "$DIR/kubeconfig" admin "$ADMIN_TOKEN"
 write_kubeconfig "$DIR/operator.kubeconfig" portico-operator "$OPERATOR_TOKEN"
+write_kubeconfig "$DIR/serviceaccount.kubeconfig" portico-sa "$SA_TOKEN"
 log "kubeconfig: $DIR/kubeconfig"
