@@ -284,6 +284,13 @@ bool CertificateReconciler::tokensLive(const crds::OrderProgress& o) {
   return settled;
 }
 
+void CertificateReconciler::stepEvent(const crds::Certificate& cert, const std::string& reason,
+                                      const std::string& message) {
+  events_.record({"portico.io/v1alpha1", "Certificate", cert.metadata.namespace_,
+                  cert.metadata.name, cert.metadata.uid},
+                 "Normal", reason, message);
+}
+
 Expected<runtime::Result> CertificateReconciler::advance(crds::Certificate& cert,
                                                          acme::AcmeClient& acme,
                                                          const crds::IngressClassConfig& config,
@@ -312,6 +319,11 @@ Expected<runtime::Result> CertificateReconciler::advance(crds::Certificate& cert
     }
     if (o.challenges.empty()) o.responded = true;
     if (Status st = writeStatus(cert); !st) return st;
+    stepEvent(cert, "Presenting",
+              o.challenges.empty()
+                  ? std::string("the CA already holds valid authorizations for every name")
+                  : std::to_string(o.challenges.size()) +
+                        " HTTP-01 challenge(s) handed to the proxies (no solver pods)");
     return after(10ms);
   }
 
@@ -324,6 +336,8 @@ Expected<runtime::Result> CertificateReconciler::advance(crds::Certificate& cert
     }
     o.responded = true;
     if (Status st = writeStatus(cert); !st) return st;
+    stepEvent(cert, "ValidationRequested",
+              "the proxies answer the challenges; the CA was asked to validate");
     return after(250ms);
   }
 
@@ -371,6 +385,9 @@ Expected<runtime::Result> CertificateReconciler::advance(crds::Certificate& cert
     o.status = finalized->status;
     o.next_key_secret = next.metadata.name;
     if (Status st = writeStatus(cert); !st) return st;
+    stepEvent(cert, "Finalized",
+              "validated; the CSR for " + std::to_string(cert.spec.dns_names.size()) +
+                  " name(s) was sent (its key waits in Secret " + next.metadata.name + ")");
     return after(pollDelay(acme));
   }
 

@@ -64,6 +64,9 @@ private:
   Expected<runtime::Result> fail(crds::Certificate& cert, const std::string& reason,
                                  const std::string& message);
   Status writeStatus(const crds::Certificate& cert);
+  // A Normal Event for each issuance step, so `kubectl describe` tells the story.
+  void stepEvent(const crds::Certificate& cert, const std::string& reason,
+                 const std::string& message);
   Status writeSecret(const crds::Certificate& cert, const std::string& chain_pem,
                      const std::string& key_pem);
   // The moment picked in the CA's ARI window for the certificate in the Secret, asking the CA

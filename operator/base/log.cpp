@@ -11,6 +11,8 @@ namespace {
 
 std::atomic<Level> g_level{Level::Info};
 std::mutex g_write_mutex;
+std::atomic<Sink> g_sink{nullptr};
+thread_local std::vector<std::pair<std::string, std::string>> t_context;
 
 const char* levelName(Level level) {
   switch (level) {
@@ -89,16 +91,39 @@ void write(Level level, std::string_view msg, std::initializer_list<Field> field
   line += "\",\"msg\":\"";
   appendJsonEscaped(line, msg);
   line += '"';
-  for (const auto& [key, value] : fields) {
+  auto append = [&line](std::string_view key, std::string_view value) {
     line += ",\"";
     appendJsonEscaped(line, key);
     line += "\":\"";
     appendJsonEscaped(line, value);
     line += '"';
+  };
+  for (const auto& [key, value] : t_context) {
+    bool overridden = false;
+    for (const auto& field : fields) overridden = overridden || field.first == key;
+    if (!overridden) append(key, value);
   }
+  for (const auto& [key, value] : fields) append(key, value);
   line += "}\n";
+  if (Sink sink = g_sink.load()) {
+    sink(line);
+    return;
+  }
   std::lock_guard lock(g_write_mutex);
   std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
+ScopedContext::ScopedContext(std::initializer_list<std::pair<std::string_view, std::string>> fields)
+    : restore_size_(t_context.size()) {
+  for (const auto& [key, value] : fields) t_context.emplace_back(std::string(key), value);
+}
+
+ScopedContext::~ScopedContext() {
+  t_context.resize(restore_size_);
+}
+
+void setSinkForTesting(Sink sink) {
+  g_sink.store(sink);
 }
 
 }  // namespace portico::log

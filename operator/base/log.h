@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace portico::log {
 
@@ -32,6 +33,24 @@ inline void warn(std::string_view msg, std::initializer_list<Field> fields = {})
 inline void error(std::string_view msg, std::initializer_list<Field> fields = {}) {
   write(Level::Error, msg, fields);
 }
+
+// Fields added to every line this thread writes while the context lives (e.g. the controller,
+// the object and the reconcile id, set by the runtime around each reconcile). Nested contexts
+// add to the outer ones; a field the line passes itself wins over the context's.
+class ScopedContext {
+public:
+  explicit ScopedContext(std::initializer_list<std::pair<std::string_view, std::string>> fields);
+  ~ScopedContext();
+  ScopedContext(const ScopedContext&) = delete;
+  ScopedContext& operator=(const ScopedContext&) = delete;
+
+private:
+  size_t restore_size_;
+};
+
+// Tests capture lines here instead of stderr (nullptr restores stderr).
+using Sink = void (*)(std::string_view line);
+void setSinkForTesting(Sink sink);
 
 // JSON string escaping (RFC 8259 §7), shared with anything that hand-writes JSON.
 void appendJsonEscaped(std::string& out, std::string_view text);

@@ -1,5 +1,7 @@
 #include "operator/runtime/controller.h"
 
+#include <atomic>
+#include <cstdio>
 #include <thread>
 #include <vector>
 
@@ -17,6 +19,13 @@ bool Controller::processNext(std::chrono::milliseconds max_wait) {
   auto key = queue_.get(max_wait);
   if (!key) return false;
   ++stats_.reconciles;
+  // Every line logged during this reconcile says which controller, object and attempt it is.
+  static std::atomic<uint64_t> reconcile_sequence{0};
+  char reconcile_id[24];
+  std::snprintf(reconcile_id, sizeof reconcile_id, "%016llx",
+                static_cast<unsigned long long>(++reconcile_sequence));
+  log::ScopedContext context(
+      {{"controller", name_}, {"object", key->toString()}, {"reconcileID", reconcile_id}});
   Expected<Result> result = [&]() -> Expected<Result> {
     try {
       return reconciler_.reconcile(Request{*key});
@@ -30,14 +39,11 @@ bool Controller::processNext(std::chrono::milliseconds max_wait) {
     const Status& error = result.error();
     if (error.terminal()) {
       queue_.forget(*key);
-      log::warn("reconcile failed (terminal)",
-                {{"controller", name_}, {"key", key->toString()}, {"error", error.toString()}});
+      log::warn("reconcile failed (terminal)", {{"error", error.toString()}});
     } else {
-      log::info("reconcile failed, retrying",
-                {{"controller", name_},
-                 {"key", key->toString()},
-                 {"error", error.toString()},
-                 {"failures", std::to_string(queue_.failures(*key) + 1)}});
+      log::info(
+          "reconcile failed, retrying",
+          {{"error", error.toString()}, {"failures", std::to_string(queue_.failures(*key) + 1)}});
       queue_.addRateLimited(*key);
     }
   } else {

@@ -91,9 +91,16 @@ check "the CA's open ARI window renews the certificate (revision 2, nobody asked
 check "the first certificate was asked about and told 'now'" past "$(head -n1 "$WORK/asked.log" | cut -d' ' -f2)"
 grep -h '^reason:' "$STATE"/events.core/default/ari-tls.*.yaml 2>/dev/null | grep -q RenewalWindow \
   && pass "an Event says the CA's renewal window started the renewal" || fail "an Event says the CA's renewal window started the renewal"
+steps=$(grep -h '^reason:' "$STATE"/events.core/default/ari-tls.*.yaml 2>/dev/null | tr -d '"' | awk '{print $2}' | sort -u | tr '\n' ' ')
+for step in SecretMissing Presenting ValidationRequested Finalized Issued; do
+  [[ " $steps" == *" $step "* ]] || missing_step+=" $step"
+done
+check "an Event for every issuance step (${steps% })" "" "${missing_step:-}"
 first_id=$(head -n1 "$WORK/asked.log" | cut -d' ' -f1)
 grep -q "\"replaces\":\"$first_id\"" "$WORK/err" \
   && pass "the renewal order replaces the first certificate (RFC 9773 §5)" || fail "the renewal order replaces the first certificate"
+grep -q '"msg":"ACME order created","controller":"certificates","object":"default/ari-tls","reconcileID":"[0-9a-f]\{16\}"' "$WORK/err" \
+  && pass "log lines carry the controller, the object and the reconcile id" || fail "log lines carry the controller, the object and the reconcile id"
 grep -q "with replaces refused" "$WORK/err" && fail "the CA accepted the replaces field" || pass "the CA accepted the replaces field"
 for _ in $(seq 1 100); do grep -q future "$WORK/asked.log" && break; sleep 0.05; done
 renewal=$(cert_field ari-tls renewalTime)

@@ -1,11 +1,14 @@
 #include <doctest/doctest.h>
 #include <atomic>
 
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "operator/base/backoff.h"
 #include "operator/base/base64.h"
 #include "operator/base/cancel.h"
+#include "operator/base/log.h"
 #include "operator/base/object_key.h"
 #include "operator/base/status.h"
 #include "operator/base/time_format.h"
@@ -148,4 +151,30 @@ TEST_CASE("cancel: a callback may unregister itself without deadlock") {
   });
   source.cancel();
   CHECK(calls == 1);
+}
+
+namespace {
+std::vector<std::string> g_lines;
+void captureLine(std::string_view line) {
+  g_lines.emplace_back(line);
+}
+}  // namespace
+
+TEST_CASE("log: one JSON object per line; scoped context fields, the line's own fields win") {
+  g_lines.clear();
+  log::setSinkForTesting(&captureLine);
+  {
+    log::ScopedContext outer({{"controller", "certificate"}, {"object", "shop/app"}});
+    log::ScopedContext inner({{"reconcileID", "0000000000000007"}});
+    log::info("ordered", {{"order", "https://ca/1"}, {"object", "shop/other"}});
+  }
+  log::info("after", {{"quote", "a\"b"}});
+  log::setSinkForTesting(nullptr);
+  REQUIRE(g_lines.size() == 2);
+  CHECK(
+      g_lines[0].find(
+          R"("msg":"ordered","controller":"certificate","reconcileID":"0000000000000007","order":"https://ca/1","object":"shop/other"})") !=
+      std::string::npos);
+  CHECK(g_lines[1].find(R"("msg":"after","quote":"a\"b"})") != std::string::npos);
+  CHECK(g_lines[1].find("controller") == std::string::npos);  // the context ended with its scope
 }

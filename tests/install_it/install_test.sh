@@ -16,7 +16,10 @@ use_workdir portico-install-it
 SA_KUBECONFIG=$PORTICO_CLUSTER_DIR/serviceaccount.kubeconfig
 NS=portico-system
 
-# 1. Apply. The IngressClassConfig needs its CRD established: the usual second apply.
+# 1. Apply: the CRDs alone, then everything. The IngressClassConfig needs its CRD established:
+#    the usual second apply.
+kubectl apply -f "$ROOT/crds/" >"$WORK/crds.out" 2>&1 \
+  && pass "kubectl apply -f crds/ applies the CRDs" || fail "kubectl apply -f crds/: $(cat "$WORK/crds.out")"
 kubectl apply -k "$ROOT/manifests" >"$WORK/apply1.out" 2>&1
 kubectl wait --for condition=established --timeout=30s crd/ingressclassconfigs.portico.io crd/certificates.portico.io >/dev/null
 kubectl apply -k "$ROOT/manifests" >"$WORK/apply2.out" 2>&1 \
