@@ -56,18 +56,8 @@ https() {  # HOST ROOT → body, or curl's failure
   curl -s --max-time 3 --cacert "$2" --resolve "$1:$HTTPS_PORT:127.0.0.1" "https://$1:$HTTPS_PORT/" 2>&1 \
     || echo "curl failed ($?)"
 }
-cert_field() {  # NAME KEY → a scalar from the Certificate's state file (first match)
-  sed -n "s/^  $2: \"\{0,1\}\([^\"]*\)\"\{0,1\}$/\1/p" "$STATE/certificates.portico.io/default/$1.yaml" 2>/dev/null | head -n1
-}
-ready_reason() {  # NAME → status/reason of the Ready condition
-  python3 - "$STATE/certificates.portico.io/default/$1.yaml" <<'PY' 2>/dev/null
-import re, sys
-text = open(sys.argv[1]).read()
-for block in re.split(r'\n\s+- ', text):
-    if 'type: "Ready"' in block:
-        print(re.search(r'status: "([^"]+)"', block).group(1) + "/" + re.search(r'reason: "([^"]+)"', block).group(1))
-PY
-}
+# shellcheck source=../lib/certificate_state.sh
+source "$HERE/../lib/certificate_state.sh"
 
 "$PORTICO" local --manifests "$MANIFESTS" --state "$STATE" >"$WORK/out" 2>"$WORK/err" &
 PIDS+=($!)
@@ -79,8 +69,8 @@ for _ in $(seq 1 300); do [[ $(cert_field ari-tls revision) -ge 1 ]] 2>/dev/null
 check "with EAB required by the CA, the account is registered and a certificate issued" yes \
   "$([[ $(cert_field ari-tls revision) -ge 1 ]] 2>/dev/null && echo yes || echo no)"
 printf -- '---\napiVersion: portico.io/v1alpha1\nkind: Certificate\nmetadata: {name: bad-eab, namespace: default}\nspec: {secretName: bad-eab-tls, dnsNames: [bad.test], issuerRef: {name: wrong-eab}}\n' | put bad
-for _ in $(seq 1 200); do [[ $(ready_reason bad-eab) == False/AccountFailed ]] && break; sleep 0.05; done
-check "a wrong EAB key: Ready=False/AccountFailed" "False/AccountFailed" "$(ready_reason bad-eab)"
+for _ in $(seq 1 200); do [[ $(condition bad-eab Ready) == False/AccountFailed ]] && break; sleep 0.05; done
+check "a wrong EAB key: Ready=False/AccountFailed" "False/AccountFailed" "$(condition bad-eab Ready)"
 grep -h '^message:' "$STATE"/events.core/default/bad-eab.*.yaml 2>/dev/null | grep -qi "external account\|eab\|binding" \
   && pass "the Event carries the CA's EAB reason" || fail "the Event carries the CA's EAB reason"
 
