@@ -5,6 +5,7 @@
 #include "acme/jws.h"
 #include "operator/base/base64.h"
 #include "operator/base/log.h"
+#include "operator/base/metrics.h"
 #include "operator/base/pem.h"
 #include "operator/base/time_format.h"
 
@@ -62,9 +63,18 @@ HttpRequest AcmeClient::unsignedRequest(const std::string& method, const std::st
   return request;
 }
 
+Expected<HttpResponse> AcmeClient::exchange(const char* endpoint, const HttpRequest& request) {
+  const auto started = std::chrono::steady_clock::now();
+  auto response = transport_.send(request);
+  metrics::recordAcmeRequest(
+      endpoint, request.method, response ? response->status : 0,
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  return response;
+}
+
 Expected<Directory> AcmeClient::directory() {
   if (directory_) return *directory_;
-  auto response = transport_.send(unsignedRequest("GET", directory_url_));
+  auto response = exchange("directory", unsignedRequest("GET", directory_url_));
   if (!response) return response.error();
   if (response->status != 200) return toStatus(problemFrom(*response));
   auto parsed = parseDirectory(response->body);
@@ -92,7 +102,7 @@ Expected<std::string> AcmeClient::takeNonce() {
   }
   auto dir = directory();
   if (!dir) return dir.error();
-  auto response = transport_.send(unsignedRequest("HEAD", dir->new_nonce));
+  auto response = exchange("newNonce", unsignedRequest("HEAD", dir->new_nonce));
   if (!response) return response.error();
   std::string nonce = response->header("Replay-Nonce");
   if (nonce.empty())
@@ -101,7 +111,7 @@ Expected<std::string> AcmeClient::takeNonce() {
   return nonce;
 }
 
-Expected<AcmeClient::Reply> AcmeClient::post(const std::string& url,
+Expected<AcmeClient::Reply> AcmeClient::post(const char* endpoint, const std::string& url,
                                              const std::optional<nlohmann::json>& payload,
                                              bool jwk) {
   if (!jwk && account_url_.empty())
@@ -115,7 +125,7 @@ Expected<AcmeClient::Reply> AcmeClient::post(const std::string& url,
     HttpRequest request = unsignedRequest("POST", url);
     request.body = jws->dump();
     request.headers.push_back({"Content-Type", "application/jose+json"});
-    auto response = transport_.send(request);
+    auto response = exchange(endpoint, request);
     if (!response) return response.error();
     keepNonce(*response);
     last_retry_after_ =
@@ -152,7 +162,7 @@ Expected<Account> AcmeClient::account(const NewAccountRequest& request) {
         ErrorCode::InvalidArgument,
         "the ACME server requires External Account Binding (spec.acme.externalAccountBinding)");
   }
-  auto reply = post(dir->new_account, payload, /*jwk=*/true);
+  auto reply = post("newAccount", dir->new_account, payload, /*jwk=*/true);
   if (!reply) return reply.error();
   Account account;
   account.url = locationOf(reply->response);
@@ -180,7 +190,7 @@ Expected<Order> AcmeClient::newOrder(const std::vector<std::string>& dns_names,
     payload["profile"] = profile;
   }
   if (!replaces.empty() && !dir->renewal_info.empty()) payload["replaces"] = replaces;
-  auto reply = post(dir->new_order, payload);
+  auto reply = post("newOrder", dir->new_order, payload);
   if (!reply) return reply.error();
   std::string url = locationOf(reply->response);
   if (url.empty()) return Status(ErrorCode::DecodeError, "newOrder answered without a Location");
@@ -188,31 +198,31 @@ Expected<Order> AcmeClient::newOrder(const std::vector<std::string>& dns_names,
 }
 
 Expected<Order> AcmeClient::order(const std::string& url) {
-  auto reply = post(url, std::nullopt);
+  auto reply = post("order", url, std::nullopt);
   if (!reply) return reply.error();
   return parseOrder(reply->body, url);
 }
 
 Expected<Authorization> AcmeClient::authorization(const std::string& url) {
-  auto reply = post(url, std::nullopt);
+  auto reply = post("authorization", url, std::nullopt);
   if (!reply) return reply.error();
   return parseAuthorization(reply->body, url);
 }
 
 Expected<Challenge> AcmeClient::respond(const std::string& challenge_url) {
-  auto reply = post(challenge_url, nlohmann::json::object());
+  auto reply = post("challenge", challenge_url, nlohmann::json::object());
   if (!reply) return reply.error();
   return parseChallenge(reply->body);
 }
 
 Expected<Order> AcmeClient::finalize(const Order& order, const std::string& csr_der) {
-  auto reply = post(order.finalize, nlohmann::json{{"csr", base64UrlEncode(csr_der)}});
+  auto reply = post("finalize", order.finalize, nlohmann::json{{"csr", base64UrlEncode(csr_der)}});
   if (!reply) return reply.error();
   return parseOrder(reply->body, order.url);
 }
 
 Expected<CertificateChain> AcmeClient::certificate(const std::string& url) {
-  auto reply = post(url, std::nullopt);
+  auto reply = post("certificate", url, std::nullopt);
   if (!reply) return reply.error();
   CertificateChain chain;
   chain.pem = reply->response.body;
@@ -230,8 +240,10 @@ Expected<RenewalWindow> AcmeClient::renewalInfo(const std::string& leaf_pem) {
   auto id = ariCertId(leaf_pem);
   if (!id) return id.error();
   // renewalInfo is a plain GET (RFC 9773 §4.1).
-  auto response = transport_.send(unsignedRequest(
-      "GET", dir->renewal_info + (dir->renewal_info.ends_with("/") ? "" : "/") + *id));
+  auto response =
+      exchange("renewalInfo",
+               unsignedRequest(
+                   "GET", dir->renewal_info + (dir->renewal_info.ends_with("/") ? "" : "/") + *id));
   if (!response) return response.error();
   if (response->status != 200) return toStatus(problemFrom(*response));
   auto window = parseRenewalInfo(response->body);

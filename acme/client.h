@@ -81,11 +81,14 @@ private:
     nlohmann::json body;  // parsed JSON (null when the body is not JSON)
   };
   // POST a JWS; `payload` nullopt = POST-as-GET. `jwk` embeds the key instead of the kid.
-  Expected<Reply> post(const std::string& url, const std::optional<nlohmann::json>& payload,
-                       bool jwk = false);
+  // `endpoint` names the RFC 8555 resource for metrics (newOrder, finalize, ...).
+  Expected<Reply> post(const char* endpoint, const std::string& url,
+                       const std::optional<nlohmann::json>& payload, bool jwk = false);
   Expected<std::string> takeNonce();
   // A request with the client's timeout and User-Agent (the JWS, if any, is added by post()).
   HttpRequest unsignedRequest(const std::string& method, const std::string& url) const;
+  // Every request goes through here: sent, timed and counted by endpoint and status.
+  Expected<HttpResponse> exchange(const char* endpoint, const HttpRequest& request);
   void keepNonce(const HttpResponse& response);
 
   HttpTransport& transport_;

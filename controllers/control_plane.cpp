@@ -1,5 +1,8 @@
 #include "controllers/control_plane.h"
 
+#include "controllers/certificate/certificate_metrics.h"
+#include "operator/base/metrics.h"
+
 #include "operator/base/log.h"
 #include "operator/base/pem.h"
 
@@ -83,9 +86,13 @@ void ControlPlane::wire() {
     publisher_->trigger();
     if (!key.name.empty()) enqueueCertificatesUsingSecret(key);
   });
-  if (certificates_served_)
+  if (certificates_served_) {
     certificates_ = std::make_shared<runtime::Informer<crds::Certificate>>(
         client_, certificate::certificates(), informer_options);
+    certificate_metrics_ = certificate::makeCertificateMetrics(
+        [informer = certificates_] { return informer->store().list(); });
+    metrics::addCollectable(certificate_metrics_);
+  }
 
   events_ = std::make_unique<EventRecorder>(client_, "portico", options_.identity, clock_);
   ingress_status_ = std::make_unique<ingress::IngressStatusReconciler>(

@@ -25,6 +25,10 @@
 #include "operator/runtime/informer.h"
 #include "operator/runtime/manager.h"
 
+namespace prometheus {
+class Collectable;
+}
+
 namespace portico::controllers {
 
 struct ControlPlaneOptions {
@@ -89,6 +93,7 @@ private:
   std::shared_ptr<runtime::Controller> config_status_controller_;
   std::unique_ptr<certificate::CertificateReconciler> certificate_reconciler_;
   std::shared_ptr<runtime::Controller> certificate_controller_;
+  std::shared_ptr<prometheus::Collectable> certificate_metrics_;  // scraped while this lives
   std::unique_ptr<runtime::Manager> manager_;
 
   // Touched only by the publisher thread (build()).

@@ -120,6 +120,8 @@ int main(int argc, char** argv) {
   proxy->add_option("--max-body-bytes", proxy_flags.settings.max_body_bytes,
                     "request body limit (413); 0: none");
   proxy->add_flag("--access-log", proxy_flags.settings.access_log, "log one JSON line per request");
+  proxy->add_option("--metrics-address", proxy_flags.metrics_address,
+                    "host:port serving /metrics, /healthz and /readyz");
 
   // Shared by `operator` and `local`.
   auto add_run_flags = [](CLI::App* cmd, portico::commands::RunFlags& run) {

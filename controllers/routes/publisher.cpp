@@ -1,6 +1,7 @@
 #include "controllers/routes/publisher.h"
 
 #include "operator/base/log.h"
+#include "operator/base/metrics.h"
 
 namespace portico::controllers::routes {
 
@@ -28,6 +29,7 @@ void RoutePublisher::run(CancelSource& cancel) {
     cv_.notify_all();
   });
   while (!cancel.cancelled()) {
+    std::chrono::steady_clock::time_point changed_at;
     {
       std::unique_lock lock(mutex_);
       cv_.wait(lock, [&] { return dirty_ || cancel.cancelled(); });
@@ -40,8 +42,9 @@ void RoutePublisher::run(CancelSource& cancel) {
         cv_.wait_until(lock, deadline);
       }
       dirty_ = false;
+      changed_at = first_trigger_;
     }
-    publishOnce();
+    publishOnce(changed_at);
   }
 }
 
@@ -68,7 +71,16 @@ void RoutePublisher::publishToConfiguredPath(const BuiltRoutes& built, bool tabl
                {{"path", path}, {"error", published.error().toString()}});
 }
 
-void RoutePublisher::publishOnce() {
+std::optional<std::chrono::steady_clock::time_point> RoutePublisher::changeTimeOf(
+    uint64_t generation) const {
+  std::lock_guard lock(mutex_);
+  for (const auto& [published, changed_at] : change_times_)
+    if (published == generation) return changed_at;
+  return std::nullopt;
+}
+
+void RoutePublisher::publishOnce(std::chrono::steady_clock::time_point changed_at) {
+  if (!unpublished_since_ || changed_at < *unpublished_since_) unpublished_since_ = changed_at;
   BuiltRoutes built = build_();
   ++compiles_;
   if (!built.ready) return;  // the missing input triggers again when it arrives
@@ -76,18 +88,28 @@ void RoutePublisher::publishOnce() {
   uint64_t generation = previous ? previous->generation : 0;
   const bool changed = !previous || !(previous->built.compiled.table == built.compiled.table);
   if (changed) {
+    const auto started = std::chrono::steady_clock::now();
     auto published = writer_->publish(built.compiled.table);
     if (!published) {
       log::error("snapshot not published", {{"error", published.error().toString()}});
       return;  // the previous snapshot stays in service; the next change retries
     }
     generation = *published;
+    metrics::recordSnapshotPublish(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+        writer_->payloadBytes(), generation);
+    {
+      std::lock_guard lock(mutex_);
+      change_times_.emplace_back(generation, *unpublished_since_);
+      while (change_times_.size() > 64) change_times_.pop_front();
+    }
     log::info("snapshot published",
               {{"generation", std::to_string(generation)},
                {"routes", std::to_string(built.compiled.table.routes().size())},
                {"ingresses", std::to_string(built.ingresses.size())},
                {"problems", std::to_string(built.compiled.problems.size())}});
   }
+  unpublished_since_.reset();
   publishToConfiguredPath(built, changed);
   auto next = std::make_shared<PublishedRoutes>();
   next->generation = generation;

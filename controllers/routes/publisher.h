@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -62,9 +63,12 @@ public:
   // The newest publication (null before the first).
   std::shared_ptr<const PublishedRoutes> current() const;
   uint64_t compileCount() const { return compiles_.load(); }
+  // When the earliest change that `generation` carries was observed (for the propagation
+  // histogram); nullopt for generations not published here or long gone.
+  std::optional<std::chrono::steady_clock::time_point> changeTimeOf(uint64_t generation) const;
 
 private:
-  void publishOnce();
+  void publishOnce(std::chrono::steady_clock::time_point changed_at);
   // The class's spec.snapshotPath, when it names another file: published there too.
   void publishToConfiguredPath(const BuiltRoutes& built, bool table_changed);
 
@@ -79,6 +83,9 @@ private:
   std::chrono::steady_clock::time_point first_trigger_, last_trigger_;
   std::shared_ptr<const PublishedRoutes> current_;
   std::atomic<uint64_t> compiles_{0};
+  // The earliest change not yet in a published snapshot (a build may wait for inputs).
+  std::optional<std::chrono::steady_clock::time_point> unpublished_since_;
+  std::deque<std::pair<uint64_t, std::chrono::steady_clock::time_point>> change_times_;
   std::string extra_path_;
   std::unique_ptr<proxy::SnapshotWriter> extra_writer_;
 };

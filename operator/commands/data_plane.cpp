@@ -25,6 +25,7 @@ Status DataPlane::run(CancelSource& stop,
       for (const auto& error : errors) log::warn("certificate not served", {{"error", error}});
       tables.publish(table, tls);
       generation_ = reader.generation();
+      if (on_adopted_) on_adopted_(reader.generation());
       log::info("snapshot adopted", {{"generation", std::to_string(reader.generation())},
                                      {"routes", std::to_string(table->routes().size())}});
     } else if (reader.rejected() != rejected && reader.generation() > 0) {
@@ -60,6 +61,10 @@ Status DataPlane::run(CancelSource& stop,
                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   proxy::ProxyServer server(options_.settings, tables);
   if (Status st = server.start(http, https, workers); !st) return st;
+  {
+    std::lock_guard lock(server_mutex_);
+    server_ = &server;
+  }
   serving_ = true;
   std::string listening = "http://" + http.address + ":" + std::to_string(server.httpPort());
   if (https) listening += " and https://" + http.address + ":" + std::to_string(server.httpsPort());
@@ -76,8 +81,18 @@ Status DataPlane::run(CancelSource& stop,
     }
   }
   serving_ = false;
+  {
+    std::lock_guard lock(server_mutex_);
+    server_ = nullptr;
+  }
   server.stop();
   return Status::ok();
+}
+
+void DataPlane::visitStats(const std::function<void(const proxy::ProxyStats&)>& visit) const {
+  std::lock_guard lock(server_mutex_);
+  if (!server_) return;
+  for (const proxy::ProxyStats* stats : server_->stats()) visit(*stats);
 }
 
 }  // namespace portico::commands

@@ -8,11 +8,17 @@
 
 #include <atomic>
 #include <functional>
+#include <mutex>
 #include <string>
 
 #include "operator/base/cancel.h"
 #include "operator/base/status.h"
 #include "operator/proxy/proxy_settings.h"
+
+namespace portico::proxy {
+class ProxyServer;
+class ProxyStats;
+}  // namespace portico::proxy
 
 namespace portico::commands {
 
@@ -35,8 +41,19 @@ public:
   bool serving() const { return serving_.load(); }
   uint64_t generation() const { return generation_.load(); }
 
+  // Called (on the snapshot follower's thread) when the workers are handed a new generation.
+  // Set before run().
+  void onAdopted(std::function<void(uint64_t generation)> callback) {
+    on_adopted_ = std::move(callback);
+  }
+  // Visits every worker's statistics while the proxy serves; nothing otherwise.
+  void visitStats(const std::function<void(const proxy::ProxyStats&)>& visit) const;
+
 private:
   DataPlaneOptions options_;
+  std::function<void(uint64_t)> on_adopted_;
+  mutable std::mutex server_mutex_;  // guards server_ against a scrape during start and stop
+  const proxy::ProxyServer* server_ = nullptr;
   std::atomic<bool> serving_{false};
   std::atomic<uint64_t> generation_{0};
 };

@@ -6,19 +6,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <prometheus/registry.h>
-#include <prometheus/text_serializer.h>
-
 #include <cstring>
 
 #include "operator/base/log.h"
+#include "operator/base/metrics.h"
 
 namespace portico::commands {
 
-HealthServer::HealthServer(std::function<bool()> ready,
-                           std::shared_ptr<prometheus::Registry> registry,
-                           std::function<void()> refresh)
-    : ready_(std::move(ready)), registry_(std::move(registry)), refresh_(std::move(refresh)) {}
+HealthServer::HealthServer(std::function<bool()> ready, std::function<void()> refresh)
+    : ready_(std::move(ready)), refresh_(std::move(refresh)) {}
 
 HealthServer::~HealthServer() {
   stop();
@@ -104,10 +100,10 @@ void HealthServer::answer(int fd) {
     bool ready = ready_();
     code = ready ? 200 : 503;
     body = ready ? "ok\n" : "not ready: caches syncing or no snapshot served yet\n";
-  } else if (target == "/metrics" && registry_) {
+  } else if (target == "/metrics") {
     type = "text/plain; version=0.0.4; charset=utf-8";
     if (refresh_) refresh_();
-    body = prometheus::TextSerializer().Serialize(registry_->Collect());
+    body = metrics::exposition();
   } else {
     code = 404;
     body = "not found\n";

@@ -1,7 +1,7 @@
 // HealthServer: the operator's small HTTP endpoint for probes and scraping:
 //   /healthz  200 while the process runs its loops (liveness)
 //   /readyz   200 once caches are synced and a snapshot is served, else 503 (readiness)
-//   /metrics  Prometheus text format from a prometheus-cpp Registry
+//   /metrics  Prometheus text format (operator/base/metrics)
 // One thread, blocking sockets with short timeouts: it serves kubelets and Prometheus, not users.
 #pragma once
 
@@ -13,17 +13,13 @@
 
 #include "operator/base/status.h"
 
-namespace prometheus {
-class Registry;
-}
-
 namespace portico::commands {
 
 class HealthServer {
 public:
-  // `refresh` runs before each scrape to bring gauges up to date.
-  HealthServer(std::function<bool()> ready, std::shared_ptr<prometheus::Registry> registry,
-               std::function<void()> refresh = {});
+  // `refresh` runs before each scrape to bring gauges up to date; /metrics serves
+  // metrics::exposition().
+  HealthServer(std::function<bool()> ready, std::function<void()> refresh = {});
   ~HealthServer();
 
   // "host:port" (":port" = every address); port 0 picks a free one.
@@ -36,7 +32,6 @@ private:
   void answer(int fd);
 
   std::function<bool()> ready_;
-  std::shared_ptr<prometheus::Registry> registry_;
   std::function<void()> refresh_;
   int listen_fd_ = -1;
   uint16_t port_ = 0;

@@ -2,7 +2,10 @@
 
 #include <iostream>
 
+#include "operator/base/metrics.h"
 #include "operator/commands/data_plane.h"
+#include "operator/commands/health_server.h"
+#include "operator/commands/proxy_metrics.h"
 #include "operator/runtime/manager.h"
 
 namespace portico::commands {
@@ -11,11 +14,23 @@ int runProxy(const ProxyFlags& flags) {
   CancelSource stop;
   auto signals = runtime::watchTerminationSignals(stop);
   DataPlane plane(flags);
+  auto proxy_metrics = makeProxyMetrics(plane);
+  metrics::addCollectable(proxy_metrics);
+  HealthServer health([&plane] { return plane.serving(); });
+  if (!flags.metrics_address.empty()) {
+    if (Status st = health.start(flags.metrics_address); !st) {
+      std::cerr << "portico: " << st.message() << "\n";
+      stop.cancel();
+      signals.join();
+      return 1;
+    }
+  }
   Status st = plane.run(stop, [](const std::string& listening) {
     std::cout << "listening on " << listening << std::endl;
   });
   stop.cancel();
   signals.join();
+  health.stop();
   if (!st) {
     std::cerr << "portico: " << st.message() << "\n";
     return 1;

@@ -8,7 +8,9 @@
 
 namespace portico::commands {
 
-using ProxyFlags = DataPlaneOptions;
+struct ProxyFlags : DataPlaneOptions {
+  std::string metrics_address;  // host:port for /metrics, /healthz, /readyz; "" = none
+};
 
 int runProxy(const ProxyFlags& flags);
 

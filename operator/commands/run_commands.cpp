@@ -8,13 +8,16 @@
 #include <iostream>
 #include <thread>
 
+#include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
 #include "controllers/control_plane.h"
 #include "operator/base/log.h"
+#include "operator/base/metrics.h"
 #include "operator/commands/data_plane.h"
 #include "operator/commands/health_server.h"
+#include "operator/commands/proxy_metrics.h"
 #include "operator/http/cpprest_transport.h"
 #include "operator/kube/config.h"
 #include "operator/local/kinds.h"
@@ -62,19 +65,26 @@ int runPlanes(kube::KubeClient& client, controllers::ControlPlaneOptions options
   }
   auto& control = **plane;
   std::optional<DataPlane> data;
-  auto registry = std::make_shared<prometheus::Registry>();
+  auto registry = metrics::registry();
   auto gauge = [&](const char* name, const char* help) -> prometheus::Gauge& {
     return prometheus::BuildGauge().Name(name).Help(help).Register(*registry).Add({});
   };
-  auto& generation =
-      gauge("portico_snapshot_generation", "Generation of the route snapshot published");
   auto& ingresses = gauge("portico_ingresses_served", "Ingresses served by this class");
   auto& routes = gauge("portico_routes", "Routes in the published snapshot");
   auto& problems =
       gauge("portico_route_problems", "Ingress rules that cannot be served as written");
-  auto& compiles = gauge("portico_route_compiles", "Route compilations since start");
+  auto& compiles = prometheus::BuildCounter()
+                       .Name("portico_route_compiles_total")
+                       .Help("Route compilations since start")
+                       .Register(*registry)
+                       .Add({});
   auto& leader = gauge("portico_leader", "1 while this replica holds the leader Lease");
-  auto& status_writes = gauge("portico_status_writes", "Status patches this replica has written");
+  auto& status_writes =
+      prometheus::BuildCounter()
+          .Name("portico_status_writes_total")
+          .Help("Ingress and IngressClassConfig status patches this replica wrote")
+          .Register(*registry)
+          .Add({});
   auto& ready = gauge("portico_ready", "1 once caches are synced and a snapshot is served");
   // Set once the embedded proxy exists; read by the health thread.
   std::atomic<const DataPlane*> serving_plane{nullptr};
@@ -82,16 +92,16 @@ int runPlanes(kube::KubeClient& client, controllers::ControlPlaneOptions options
     const DataPlane* plane = serving_plane.load();
     return control.ready() && (!run.embedded_proxy || (plane && plane->serving()));
   };
-  HealthServer health(is_ready, registry, [&] {
+  HealthServer health(is_ready, [&] {
     if (auto published = control.publisher().current()) {
-      generation.Set(static_cast<double>(published->generation));
       ingresses.Set(static_cast<double>(published->built.ingresses.size()));
       routes.Set(static_cast<double>(published->built.compiled.table.routes().size()));
       problems.Set(static_cast<double>(published->built.compiled.problems.size()));
     }
-    compiles.Set(static_cast<double>(control.publisher().compileCount()));
+    // A counter only goes up: add what was compiled since the last scrape.
+    compiles.Increment(static_cast<double>(control.publisher().compileCount()) - compiles.Value());
     leader.Set(control.isLeader() ? 1 : 0);
-    status_writes.Set(static_cast<double>(control.statusWrites()));
+    status_writes.Increment(static_cast<double>(control.statusWrites()) - status_writes.Value());
     ready.Set(is_ready() ? 1 : 0);
   });
   if (!run.metrics_address.empty()) {
@@ -108,6 +118,7 @@ int runPlanes(kube::KubeClient& client, controllers::ControlPlaneOptions options
   });
 
   Status data_status;
+  std::shared_ptr<prometheus::Collectable> proxy_metrics;  // scraped while the proxy runs
   if (run.embedded_proxy) {
     // The proxy's settings come from the class's config: wait for the first publication.
     while (!stop.cancelled() && !control.publisher().current())
@@ -119,6 +130,15 @@ int runPlanes(kube::KubeClient& client, controllers::ControlPlaneOptions options
       data.emplace(DataPlaneOptions{options.snapshot_path, run.http_address, run.http_port,
                                     run.https_port, static_cast<int>(spec.proxy.workers),
                                     settingsFrom(spec.proxy)});
+      // Propagation: the earliest Kubernetes change in a generation → the workers have it.
+      data->onAdopted([&control](uint64_t generation) {
+        if (auto changed_at = control.publisher().changeTimeOf(generation))
+          metrics::recordSnapshotPropagation(
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - *changed_at)
+                  .count());
+      });
+      proxy_metrics = makeProxyMetrics(*data);
+      metrics::addCollectable(proxy_metrics);
       serving_plane = &*data;
       data_status = data->run(stop, [](const std::string& listening) {
         std::cout << "listening on " << listening << std::endl;

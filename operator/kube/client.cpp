@@ -4,6 +4,7 @@
 
 #include "operator/base/backoff.h"
 #include "operator/base/log.h"
+#include "operator/base/metrics.h"
 #include "operator/http/cpprest_transport.h"
 #include "operator/kube/api_error.h"
 #include "operator/kube/rate_limiter.h"
@@ -81,6 +82,10 @@ bool isRetryable(const Status& status) {
   }
 }
 
+double secondsSince(std::chrono::steady_clock::time_point started) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+}
+
 class KubeClientImpl final : public KubeClient {
 public:
   KubeClientImpl(ClusterConfig config, std::shared_ptr<HttpTransport> transport,
@@ -91,7 +96,7 @@ public:
         limiter_(options_.qps, options_.burst, clock) {}
 
   Expected<Json> get(const Resource& resource, const ObjectKey& key) override {
-    return call("GET", resource.objectPath(key), "", "");
+    return call("get", resource.resource, "GET", resource.objectPath(key), "", "");
   }
 
   Expected<ListPage> list(const Resource& resource, const std::string& ns,
@@ -102,7 +107,8 @@ public:
         .add("limit", options.limit > 0 ? std::to_string(options.limit) : "")
         .add("continue", options.continue_token)
         .add("resourceVersion", options.resource_version);
-    auto doc = call("GET", resource.collectionPath(ns) + q.str(), "", "");
+    auto doc =
+        call("list", resource.resource, "GET", resource.collectionPath(ns) + q.str(), "", "");
     if (!doc) return doc.error();
     ListPage page;
     const Json& meta = (*doc)["metadata"];
@@ -156,7 +162,10 @@ public:
       }
       return true;
     };
+    const auto started = std::chrono::steady_clock::now();
     auto response = transport_->stream(request, sink, cancel);
+    metrics::recordKubeRequest("watch", resource.resource, response ? response->status : 0,
+                               secondsSince(started));
     if (!response) return response.error();
     if (!isSuccess(response->status)) return statusFromApi(response->status, response->body);
     return result;
@@ -164,17 +173,19 @@ public:
 
   Expected<Json> create(const Resource& resource, const Json& object) override {
     std::string ns = namespaceOf(object);
-    return call("POST", resource.collectionPath(resource.namespaced ? ns : ""), object.dump(),
+    return call("create", resource.resource, "POST",
+                resource.collectionPath(resource.namespaced ? ns : ""), object.dump(),
                 "application/json");
   }
 
   Expected<Json> update(const Resource& resource, const Json& object) override {
-    return call("PUT", resource.objectPath(keyOf(object)), object.dump(), "application/json");
+    return call("update", resource.resource, "PUT", resource.objectPath(keyOf(object)),
+                object.dump(), "application/json");
   }
 
   Expected<Json> updateStatus(const Resource& resource, const Json& object) override {
-    return call("PUT", resource.objectPath(keyOf(object)) + "/status", object.dump(),
-                "application/json");
+    return call("update", resource.resource + "/status", "PUT",
+                resource.objectPath(keyOf(object)) + "/status", object.dump(), "application/json");
   }
 
   Expected<Json> patch(const Resource& resource, const ObjectKey& key, PatchType type,
@@ -192,7 +203,10 @@ public:
     q.add("fieldManager", options.field_manager).add("force", options.force ? "true" : "");
     std::string path = resource.objectPath(key);
     if (!options.subresource.empty()) path += "/" + options.subresource;
-    return call("PATCH", path + q.str(), body, content_type);
+    return call("patch",
+                options.subresource.empty() ? resource.resource
+                                            : resource.resource + "/" + options.subresource,
+                "PATCH", path + q.str(), body, content_type);
   }
 
   Status remove(const Resource& resource, const ObjectKey& key,
@@ -202,17 +216,18 @@ public:
     if (options.precondition_resource_version)
       body["preconditions"]["resourceVersion"] = *options.precondition_resource_version;
     if (!options.propagation_policy.empty()) body["propagationPolicy"] = options.propagation_policy;
-    auto result = call("DELETE", resource.objectPath(key), body.dump(), "application/json");
+    auto result = call("delete", resource.resource, "DELETE", resource.objectPath(key), body.dump(),
+                       "application/json");
     return result.status();
   }
 
   Expected<std::vector<GroupVersion>> serverGroupVersions() override {
     std::vector<GroupVersion> out;
-    auto core = call("GET", "/api", "", "");
+    auto core = call("get", "discovery", "GET", "/api", "", "");
     if (!core) return core.error();
     for (const auto& v : core->value("versions", Json::array()))
       out.push_back({"", v.get<std::string>()});
-    auto groups = call("GET", "/apis", "", "");
+    auto groups = call("get", "discovery", "GET", "/apis", "", "");
     if (!groups) return groups.error();
     for (const auto& g : groups->value("groups", Json::array())) {
       for (const auto& v : g.value("versions", Json::array()))
@@ -260,14 +275,18 @@ private:
   }
 
   // One API call with rate limiting and retries; decodes the JSON reply or the error Status.
-  Expected<Json> call(const std::string& method, const std::string& path, const std::string& body,
+  Expected<Json> call(std::string_view verb, const std::string& resource, const std::string& method,
+                      const std::string& path, const std::string& body,
                       const std::string& content_type) {
     ExponentialBackoff backoff{std::chrono::milliseconds(200), std::chrono::milliseconds(5000),
                                2.0};
     Status last;
     for (int attempt = 0; attempt <= options_.max_retries; ++attempt) {
       throttle();
+      const auto started = std::chrono::steady_clock::now();
       auto response = transport_->send(makeRequest(method, path, body, content_type));
+      metrics::recordKubeRequest(verb, resource, response ? response->status : 0,
+                                 secondsSince(started));
       if (response && isSuccess(response->status)) {
         if (response->body.empty()) return Json::object();
         auto doc = Json::parse(response->body, nullptr, /*allow_exceptions=*/false);

@@ -74,6 +74,7 @@ Connection::Connection(Worker& worker, int client_fd, std::string client_ip,
   client_side_.upstream = false;
   upstream_side_.owner = this;
   upstream_side_.upstream = true;
+  worker_.stats().connectionOpened();
 }
 
 Connection::~Connection() {
@@ -81,7 +82,8 @@ Connection::~Connection() {
 }
 
 void Connection::start() {
-  deadline_ = std::chrono::steady_clock::now() + worker_.settings().header_timeout;
+  request_start_ = std::chrono::steady_clock::now();
+  deadline_ = request_start_ + worker_.settings().header_timeout;
   if (tls_store_) {
     ssl_ = SSL_new(tls_store_->acceptContext());
     if (!ssl_ || SSL_set_fd(ssl_, client_fd_) != 1) {
@@ -107,6 +109,7 @@ void Connection::close() {
     worker_.loop().remove(client_fd_);
     ::close(client_fd_);
     client_fd_ = -1;
+    worker_.stats().connectionClosed();
   }
   phase_ = Phase::Done;
 }
@@ -155,16 +158,16 @@ bool Connection::continueHandshake() {
   int r = SSL_do_handshake(ssl_);
   if (r == 1) {
     handshake_done_ = true;
-    worker_.countHandshake(true);
+    worker_.stats().countHandshake(SSL_session_reused(ssl_) == 1);
     return true;
   }
-  switch (SSL_get_error(ssl_, r)) {
+  switch (int error = SSL_get_error(ssl_, r)) {
     case SSL_ERROR_WANT_READ: return false;
     case SSL_ERROR_WANT_WRITE: tls_want_write_ = true; return false;
     default:
       // No certificate for the name, a protocol the client cannot speak, a scanner: just close.
+      worker_.stats().countHandshakeFailure(classifyHandshakeFailure(error, ERR_peek_error()));
       ERR_clear_error();
-      worker_.countHandshake(false);
       handshake_done_ = true;  // nothing to shut down politely
       SSL_free(ssl_);
       ssl_ = nullptr;
@@ -197,7 +200,7 @@ void Connection::checkTimeout(std::chrono::steady_clock::time_point now) {
       worker_.loop().remove(upstream_fd_);  // this endpoint is too slow to accept: try the next
       ::close(upstream_fd_);
       upstream_fd_ = -1;
-      if (!connectNext()) upstreamFailed(504);
+      if (!connectNext()) upstreamFailed(504, UpstreamError::Timeout);
       break;
     case Phase::Forwarding:
       if (response_head_done_)
@@ -206,7 +209,7 @@ void Connection::checkTimeout(std::chrono::steady_clock::time_point now) {
                client_in_.empty())
         respondLocally(408, reasonPhrase(408), "request body not received in time\n", true);
       else
-        upstreamFailed(504);
+        upstreamFailed(504, UpstreamError::Timeout);
       break;
     case Phase::Flushing:
     case Phase::Done: close(); break;
@@ -229,7 +232,7 @@ void Connection::onIo(bool upstream, uint32_t events) {
           worker_.loop().remove(upstream_fd_);
           ::close(upstream_fd_);
           upstream_fd_ = -1;
-          if (!connectNext()) upstreamFailed(502);
+          if (!connectNext()) upstreamFailed(502, UpstreamError::ConnectFailed);
           return;
         }
         onUpstreamConnected();
@@ -424,6 +427,7 @@ void Connection::startRequest() {
     return;
   }
   backend_ = match.backend;
+  series_ = &worker_.seriesFor(table_.get(), match);
   if (backend_->endpoints.empty()) {
     client_in_.erase(0, request_.head_size);
     respondLocally(503, reasonPhrase(503),
@@ -475,7 +479,7 @@ void Connection::startRequest() {
   client_in_.erase(0, request_.head_size);
 
   first_endpoint_ = worker_.pool().nextIndex(backend_->name, backend_->endpoints.size());
-  if (!connectNext()) upstreamFailed(502);
+  if (!connectNext()) upstreamFailed(502, UpstreamError::ConnectFailed);
 }
 
 // Tries the next endpoint of the backend (each at most once per request): a pooled idle
@@ -552,7 +556,8 @@ bool Connection::retryOnFreshConnection() {
   return connectNext();
 }
 
-void Connection::upstreamFailed(int status) {
+void Connection::upstreamFailed(int status, UpstreamError reason) {
+  if (series_) series_->countUpstreamError(reason);
   closeUpstream(false);
   // The request body may be half consumed: the connection cannot carry another request.
   bool close_after = !request_body_done_;
@@ -634,7 +639,7 @@ bool Connection::flushUpstream() {
     if (n < 0 && errno == EINTR) continue;
     // The upstream went away while we sent: if nothing came back, it is a bad gateway.
     if (!response_head_done_)
-      upstreamFailed(502);
+      upstreamFailed(502, UpstreamError::BadResponse);
     else
       close();
     return false;
@@ -673,7 +678,7 @@ void Connection::readUpstream() {
   if (eof) {
     if (!response_head_done_) {
       if (upstream_in_.empty() && retryOnFreshConnection()) return;
-      upstreamFailed(502);
+      upstreamFailed(502, UpstreamError::BadResponse);
     } else if (response_framing_ == http::BodyFraming::UntilClose) {
       if (response_rechunk_)
         client_out_ += "0\r\n\r\n";
@@ -693,7 +698,7 @@ void Connection::processUpstreamData() {
     auto status = http::parseResponseHead(upstream_in_, method_, head);
     if (status == http::ParseStatus::Incomplete) return;
     if (status == http::ParseStatus::Error) {
-      upstreamFailed(502);
+      upstreamFailed(502, UpstreamError::BadResponse);
       return;
     }
     // An interim response (100 Continue, 103 Early Hints) is relayed; the final one follows.
@@ -717,7 +722,7 @@ void Connection::processUpstreamData() {
     }
     if (head.status == 101) {  // upgrades are not supported yet: refuse cleanly
       client_out_.clear();
-      upstreamFailed(502);
+      upstreamFailed(502, UpstreamError::BadResponse);
       return;
     }
     // HSTS only over TLS (RFC 6797 §7.2); an upstream's own header wins.
@@ -841,11 +846,12 @@ void Connection::updateInterest() {
 }
 
 void Connection::logAccess(int status) {
+  const auto took = std::chrono::steady_clock::now() - request_start_;
+  (series_ ? *series_ : worker_.seriesFor(nullptr, MatchResult{})).record(status, took);
+  series_ = nullptr;
+  request_start_ = std::chrono::steady_clock::now();  // a 408 counts from here
   if (!worker_.settings().access_log) return;
-  auto ms = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
-                                                                  request_start_)
-                .count() /
-            1000.0;
+  auto ms = std::chrono::duration_cast<std::chrono::microseconds>(took).count() / 1000.0;
   log::info("access", {{"client", client_ip_},
                        {"method", method_},
                        {"target", log_target_},

@@ -16,6 +16,7 @@
 
 #include "operator/proxy/event_loop.h"
 #include "operator/proxy/http_parser.h"
+#include "operator/proxy/proxy_stats.h"
 #include "operator/proxy/route_table.h"
 #include "operator/proxy/tls_store.h"
 
@@ -71,7 +72,7 @@ private:
                       std::string_view extra_headers = {});
   bool connectNext();
   void onUpstreamConnected();
-  void upstreamFailed(int status);
+  void upstreamFailed(int status, UpstreamError reason);
   bool retryOnFreshConnection();
   void forwardRequestBody();
   void processUpstreamData();
@@ -106,7 +107,8 @@ private:
   // The request in progress.
   RouteTableConstSharedPtr table_;
   const Backend* backend_ = nullptr;
-  std::string endpoint_key_;  // "ip:port" of the endpoint in use, for the pool
+  RequestSeries* series_ = nullptr;  // where the request is counted once it ends
+  std::string endpoint_key_;         // "ip:port" of the endpoint in use, for the pool
   std::string endpoint_address_;
   uint16_t endpoint_port_ = 0;
   // After a keep-alive exchange the upstream connection stays with this client, registered and

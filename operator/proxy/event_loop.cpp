@@ -32,10 +32,15 @@ void EventLoop::remove(int fd) {
 }
 
 int EventLoop::runOnce(std::chrono::milliseconds max_wait) {
+  return runOnce(max_wait, nullptr, nullptr);
+}
+
+int EventLoop::runOnce(std::chrono::milliseconds max_wait, void (*after_wait)(void*), void* arg) {
   constexpr int kMaxEvents = 256;
   epoll_event events[kMaxEvents];
   int n = epoll_wait(epoll_fd_, events, kMaxEvents, static_cast<int>(max_wait.count()));
   if (n < 0) return errno == EINTR ? 0 : -1;
+  if (after_wait && n > 0) after_wait(arg);
   for (int i = 0; i < n; ++i) {
     static_cast<IoHandler*>(events[i].data.ptr)->onIo(events[i].events);
   }

@@ -30,6 +30,9 @@ public:
 
   // Returns the number of events dispatched.
   int runOnce(std::chrono::milliseconds max_wait);
+  // Likewise, calling `after_wait(arg)` between the wait and the dispatch (the worker adopts a
+  // table published while it slept, so the events it was woken for see the newest one).
+  int runOnce(std::chrono::milliseconds max_wait, void (*after_wait)(void*), void* arg);
 
 private:
   int epoll_fd_ = -1;

@@ -98,6 +98,7 @@ Expected<uint64_t> SnapshotWriter::publishPayload(const std::string& payload) {
   char* slot_base = static_cast<char*>(base_) + slotOffset(capacity_, slot);
   auto* slot_header = reinterpret_cast<SlotHeader*>(slot_base);
   uint64_t generation = generation_ + 1;
+  payload_bytes_ = payload.size();
 
   // Seqlock write: odd sequence while inside, even again when done.
   uint64_t sequence = slot_header->sequence.load(std::memory_order_relaxed);

@@ -25,6 +25,7 @@ public:
   uint64_t generation() const { return generation_; }
   const std::string& path() const { return path_; }
   uint64_t slotCapacity() const { return capacity_; }
+  uint64_t payloadBytes() const { return payload_bytes_; }  // of the last publication
 
 private:
   SnapshotWriter() = default;
@@ -36,6 +37,7 @@ private:
   size_t size_ = 0;
   uint64_t capacity_ = 0;
   uint64_t generation_ = 0;
+  uint64_t payload_bytes_ = 0;
 };
 
 }  // namespace portico::proxy

@@ -48,6 +48,33 @@ void Worker::acceptAll(const Listener& listener) {
   }
 }
 
+void Worker::adoptNewestTable() {
+  uint64_t generation = tables_.generation();  // one atomic load when nothing changed
+  if (generation == table_generation_) return;
+  table_ = tables_.load();
+  tls_ = tables_.loadTls();
+  table_generation_ = generation;
+  route_series_.assign(table_ ? table_->routes().size() : 0, nullptr);
+  default_series_ = nullptr;
+}
+
+RequestSeries& Worker::seriesFor(const RouteTable* table, const MatchResult& match) {
+  if (!match.found() || !table) {
+    if (!unrouted_series_) unrouted_series_ = &stats_.series("", "");
+    return *unrouted_series_;
+  }
+  if (table != table_.get())  // not expected: a connection routes with the current table
+    return stats_.series(match.route ? match.route->source : "", match.backend->name);
+  if (!match.route) {
+    if (!default_series_) default_series_ = &stats_.series("", match.backend->name);
+    return *default_series_;
+  }
+  auto index = static_cast<size_t>(match.route - table->routes().data());
+  RequestSeries*& slot = route_series_[index];
+  if (!slot) slot = &stats_.series(match.route->source, match.backend->name);
+  return *slot;
+}
+
 void Worker::sweep(std::chrono::steady_clock::time_point now) {
   for (auto it = connections_.begin(); it != connections_.end();) {
     (*it)->checkTimeout(now);
@@ -62,13 +89,12 @@ void Worker::sweep(std::chrono::steady_clock::time_point now) {
 void Worker::run(const std::atomic<bool>& stop) {
   auto next_sweep = std::chrono::steady_clock::now();
   while (!stop.load(std::memory_order_relaxed)) {
-    // Top of the turn: adopt the newest table. Requests already routed keep theirs.
-    if (uint64_t generation = tables_.generation(); generation != table_generation_) {
-      table_ = tables_.load();
-      tls_ = tables_.loadTls();
-      table_generation_ = generation;
-    }
-    loop_.runOnce(std::chrono::milliseconds(50));
+    // Top of the turn, and again when epoll wakes us: adopt the newest table. Requests
+    // already routed keep theirs.
+    adoptNewestTable();
+    loop_.runOnce(
+        std::chrono::milliseconds(50),
+        [](void* worker) { static_cast<Worker*>(worker)->adoptNewestTable(); }, this);
     auto now = std::chrono::steady_clock::now();
     if (now >= next_sweep) {
       sweep(now);
@@ -118,6 +144,12 @@ Status ProxyServer::start(const ListenerSpec& http, const std::optional<Listener
     threads_.emplace_back([this, w] { w->run(stop_); });
   }
   return Status::ok();
+}
+
+std::vector<const ProxyStats*> ProxyServer::stats() const {
+  std::vector<const ProxyStats*> out;
+  for (const auto& worker : workers_) out.push_back(&worker->stats());
+  return out;
 }
 
 void ProxyServer::stop() {

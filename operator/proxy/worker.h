@@ -17,6 +17,7 @@
 #include "operator/proxy/connection.h"
 #include "operator/proxy/event_loop.h"
 #include "operator/proxy/proxy_settings.h"
+#include "operator/proxy/proxy_stats.h"
 #include "operator/proxy/route_table.h"
 #include "operator/proxy/tls_store.h"
 #include "operator/proxy/upstream_pool.h"
@@ -49,11 +50,6 @@ private:
   std::atomic<uint64_t> generation_{0};
 };
 
-struct WorkerCounters {
-  std::atomic<uint64_t> handshakes{0};
-  std::atomic<uint64_t> handshake_failures{0};
-};
-
 class Worker {
 public:
   // `https_fd` may be -1 (no TLS listener).
@@ -67,8 +63,11 @@ public:
   const ProxySettings& settings() const { return settings_; }
   const RouteTableConstSharedPtr& currentTable() const { return table_; }
   size_t connectionCount() const { return connections_.size(); }
-  void countHandshake(bool ok) { ++(ok ? counters_.handshakes : counters_.handshake_failures); }
-  const WorkerCounters& counters() const { return counters_; }
+  ProxyStats& stats() { return stats_; }
+  const ProxyStats& stats() const { return stats_; }
+  // The statistics series of a request routed by `table` (the worker's current table: a
+  // connection routes with it) to `match`; requests no route served share one series.
+  RequestSeries& seriesFor(const RouteTable* table, const MatchResult& match);
 
 private:
   struct Listener final : IoHandler {
@@ -78,13 +77,19 @@ private:
     void onIo(uint32_t) noexcept override { worker->acceptAll(*this); }
   };
   void acceptAll(const Listener& listener);
+  void adoptNewestTable();
   void sweep(std::chrono::steady_clock::time_point now);
 
   const ProxySettings& settings_;
   const TableSource& tables_;
   Listener http_;
   Listener https_;
-  WorkerCounters counters_;
+  ProxyStats stats_;
+  // Series by route index of the current table (resolved on first use), and the default
+  // backend's and the unrouted requests' series.
+  std::vector<RequestSeries*> route_series_;
+  RequestSeries* default_series_ = nullptr;
+  RequestSeries* unrouted_series_ = nullptr;
   EventLoop loop_;
   UpstreamPool pool_;
   RouteTableConstSharedPtr table_;
@@ -110,6 +115,8 @@ public:
   void stop();
   uint16_t httpPort() const { return http_port_; }
   uint16_t httpsPort() const { return https_port_; }
+  // Every worker's statistics, for a scrape (valid until stop()).
+  std::vector<const ProxyStats*> stats() const;
 
 private:
   ProxySettings settings_;

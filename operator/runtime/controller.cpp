@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "operator/base/log.h"
+#include "operator/base/metrics.h"
 
 namespace portico::runtime {
 
@@ -13,7 +14,9 @@ Controller::Controller(std::string name, Reconciler& reconciler, int workers, co
     : name_(std::move(name)),
       reconciler_(reconciler),
       workers_(std::max(1, workers)),
-      queue_(clock) {}
+      queue_(clock) {
+  queue_.setMetricsName(name_);
+}
 
 bool Controller::processNext(std::chrono::milliseconds max_wait) {
   auto key = queue_.get(max_wait);
@@ -26,6 +29,7 @@ bool Controller::processNext(std::chrono::milliseconds max_wait) {
                 static_cast<unsigned long long>(++reconcile_sequence));
   log::ScopedContext context(
       {{"controller", name_}, {"object", key->toString()}, {"reconcileID", reconcile_id}});
+  const auto started = std::chrono::steady_clock::now();
   Expected<Result> result = [&]() -> Expected<Result> {
     try {
       return reconciler_.reconcile(Request{*key});
@@ -34,6 +38,13 @@ bool Controller::processNext(std::chrono::milliseconds max_wait) {
       return Status(ErrorCode::Internal, std::string("reconcile threw: ") + e.what());
     }
   }();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  metrics::recordReconcile(name_,
+                           !result                             ? "error"
+                           : result->requeue_after.count() > 0 ? "requeue"
+                                                               : "success",
+                           seconds);
   if (!result) {
     ++stats_.errors;
     const Status& error = result.error();

@@ -1,5 +1,7 @@
 #include "operator/runtime/work_queue.h"
 
+#include "operator/base/metrics.h"
+
 namespace portico::runtime {
 
 WorkQueue::WorkQueue(const Clock& clock, ExponentialBackoff failure_backoff)
@@ -8,9 +10,23 @@ WorkQueue::WorkQueue(const Clock& clock, ExponentialBackoff failure_backoff)
 void WorkQueue::insertLocked(const ObjectKey& key) {
   if (shutting_down_ || dirty_.count(key)) return;
   dirty_.insert(key);
+  if (!metrics_name_.empty()) metrics::countQueueAdd(metrics_name_);
   if (processing_.count(key)) return;  // queued again by done()
+  pushLocked(key);
+}
+
+void WorkQueue::pushLocked(const ObjectKey& key) {
   queue_.push_back(key);
+  if (!metrics_name_.empty()) {
+    queued_at_[key] = clock_.steadyNow();
+    metrics::setQueueDepth(metrics_name_, queue_.size());
+  }
   cv_.notify_one();
+}
+
+void WorkQueue::setMetricsName(std::string name) {
+  std::lock_guard lock(mutex_);
+  metrics_name_ = std::move(name);
 }
 
 void WorkQueue::add(const ObjectKey& key) {
@@ -40,6 +56,7 @@ void WorkQueue::addRateLimited(const ObjectKey& key) {
   {
     std::lock_guard lock(mutex_);
     attempt = failures_[key]++;
+    if (!metrics_name_.empty()) metrics::countQueueRetry(metrics_name_);
   }
   addAfter(key, failure_backoff_.delay(attempt));
 }
@@ -74,6 +91,15 @@ std::optional<ObjectKey> WorkQueue::get(std::chrono::milliseconds max_wait) {
       queue_.pop_front();
       dirty_.erase(key);
       processing_.insert(key);
+      if (!metrics_name_.empty()) {
+        if (auto it = queued_at_.find(key); it != queued_at_.end()) {
+          metrics::recordQueueWait(
+              metrics_name_,
+              std::chrono::duration<double>(clock_.steadyNow() - it->second).count());
+          queued_at_.erase(it);
+        }
+        metrics::setQueueDepth(metrics_name_, queue_.size());
+      }
       return key;
     }
     if (shutting_down_) return std::nullopt;
@@ -93,10 +119,7 @@ std::optional<ObjectKey> WorkQueue::get(std::chrono::milliseconds max_wait) {
 void WorkQueue::done(const ObjectKey& key) {
   std::lock_guard lock(mutex_);
   processing_.erase(key);
-  if (dirty_.count(key) && !shutting_down_) {
-    queue_.push_back(key);
-    cv_.notify_one();
-  }
+  if (dirty_.count(key) && !shutting_down_) pushLocked(key);
 }
 
 void WorkQueue::shutdown() {

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <string>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -49,8 +50,12 @@ public:
   size_t depth() const;         // keys ready to be taken
   size_t delayedCount() const;  // keys waiting for their time
 
+  // Names the queue in metrics (portico_workqueue_*{name=...}); unnamed queues record nothing.
+  void setMetricsName(std::string name);
+
 private:
   void insertLocked(const ObjectKey& key);
+  void pushLocked(const ObjectKey& key);
   void promoteReadyLocked(Clock::MonoTime now);
 
   const Clock& clock_;
@@ -63,6 +68,8 @@ private:
   std::unordered_map<ObjectKey, Clock::MonoTime> waiting_;  // delayed adds by key
   std::set<std::pair<Clock::MonoTime, ObjectKey>> waiting_order_;
   std::unordered_map<ObjectKey, int> failures_;
+  std::unordered_map<ObjectKey, Clock::MonoTime> queued_at_;  // for the wait-time histogram
+  std::string metrics_name_;
   bool shutting_down_ = false;
 };
 

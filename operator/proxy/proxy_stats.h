@@ -1,0 +1,97 @@
+// ProxyStats: one worker's request, connection and TLS statistics. The worker's thread is the
+// only writer (relaxed atomic adds: no lock, no contention on the hot path); a scrape reads
+// them from another thread. Series are keyed by (namespace, ingress, service) and live as long
+// as the worker: a connection resolves its series once per request, by route index.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace portico::proxy {
+
+// Upper bounds (seconds) of the request-duration histogram buckets; +Inf is implied.
+inline constexpr std::array<double, 13> kRequestDurationBuckets = {
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+
+// Why an exchange with the upstream failed (the client got 502 or 504).
+enum class UpstreamError : uint8_t {
+  ConnectFailed,  // refused, unreachable, or every endpoint tried
+  Timeout,        // connect, response or idle timeout
+  BadResponse,    // closed, reset or malformed before a complete response head
+};
+inline constexpr size_t kUpstreamErrorKinds = 3;
+std::string_view upstreamErrorName(UpstreamError error);
+
+// Why a TLS handshake failed, in few enough kinds to be a label.
+enum class HandshakeFailure : uint8_t {
+  ClientClosed,     // EOF or reset mid-handshake (scanners, impatient clients)
+  ProtocolVersion,  // no TLS version in common (e.g. a TLS 1.0 client)
+  NoSharedCipher,
+  PlainHttp,           // an HTTP request sent to the TLS port
+  CertificateUnknown,  // the client rejected our certificate (alert from the client)
+  NoCertificate,       // no certificate for the SNI name and no default certificate
+  Other,
+};
+inline constexpr size_t kHandshakeFailureKinds = 7;
+std::string_view handshakeFailureName(HandshakeFailure failure);
+// Classifies the OpenSSL error queue's first error (and errno for SSL_ERROR_SYSCALL).
+HandshakeFailure classifyHandshakeFailure(int ssl_error, unsigned long queued_error);
+
+struct RequestSeries {
+  std::string namespace_;  // "" for requests no Ingress served (404, ACME, malformed)
+  std::string ingress;
+  std::string service;
+  std::array<std::atomic<uint64_t>, 6> by_class{};  // 1xx..5xx, then anything else
+  std::array<std::atomic<uint64_t>, kRequestDurationBuckets.size() + 1>
+      buckets{};  // not cumulative
+  std::atomic<uint64_t> duration_sum_ns{0};
+  std::array<std::atomic<uint64_t>, kUpstreamErrorKinds> upstream_errors{};
+
+  void record(int status, std::chrono::nanoseconds took);
+  void countUpstreamError(UpstreamError error) {
+    upstream_errors[static_cast<size_t>(error)].fetch_add(1, std::memory_order_relaxed);
+  }
+};
+
+class ProxyStats {
+public:
+  // Worker thread. `route_source` is Route::source ("ns/ingress rule R path P"), `backend_name`
+  // Backend::name ("ns/service:port"); either may be empty. The reference stays valid.
+  RequestSeries& series(std::string_view route_source, std::string_view backend_name);
+
+  void connectionOpened() { active_connections_.fetch_add(1, std::memory_order_relaxed); }
+  void connectionClosed() { active_connections_.fetch_sub(1, std::memory_order_relaxed); }
+  void countHandshake(bool resumed) {
+    (resumed ? resumed_handshakes_ : full_handshakes_).fetch_add(1, std::memory_order_relaxed);
+  }
+  void countHandshakeFailure(HandshakeFailure failure) {
+    handshake_failures_[static_cast<size_t>(failure)].fetch_add(1, std::memory_order_relaxed);
+  }
+
+  // Any thread.
+  void forEachSeries(const std::function<void(const RequestSeries&)>& visit) const;
+  int64_t activeConnections() const { return active_connections_.load(std::memory_order_relaxed); }
+  uint64_t fullHandshakes() const { return full_handshakes_.load(std::memory_order_relaxed); }
+  uint64_t resumedHandshakes() const { return resumed_handshakes_.load(std::memory_order_relaxed); }
+  uint64_t handshakeFailures(HandshakeFailure failure) const {
+    return handshake_failures_[static_cast<size_t>(failure)].load(std::memory_order_relaxed);
+  }
+
+private:
+  mutable std::mutex mutex_;  // the map's structure: the worker inserts, a scrape iterates
+  std::unordered_map<std::string, std::unique_ptr<RequestSeries>> series_;
+  std::atomic<int64_t> active_connections_{0};
+  std::atomic<uint64_t> full_handshakes_{0};
+  std::atomic<uint64_t> resumed_handshakes_{0};
+  std::array<std::atomic<uint64_t>, kHandshakeFailureKinds> handshake_failures_{};
+};
+
+}  // namespace portico::proxy
