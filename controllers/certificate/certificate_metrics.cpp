@@ -3,6 +3,8 @@
 #include <prometheus/collectable.h>
 #include <prometheus/metric_family.h>
 
+#include <algorithm>
+
 #include "crds/conditions.h"
 #include "operator/base/time_format.h"
 
@@ -25,6 +27,7 @@ std::vector<ClientMetric::Label> labelsOf(const crds::Certificate& cert) {
 
 ClientMetric gauge(std::vector<ClientMetric::Label> labels, double value) {
   ClientMetric metric;
+  std::sort(labels.begin(), labels.end());  // as the registry writes them
   metric.label = std::move(labels);
   metric.gauge.value = value;
   return metric;

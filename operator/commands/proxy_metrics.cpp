@@ -3,6 +3,7 @@
 #include <prometheus/collectable.h>
 #include <prometheus/metric_family.h>
 
+#include <algorithm>
 #include <map>
 #include <tuple>
 
@@ -30,13 +31,14 @@ struct Totals {
 using SeriesKey = std::tuple<std::string, std::string, std::string>;
 
 std::vector<ClientMetric::Label> labelsOf(const SeriesKey& key) {
-  return {{"namespace", std::get<0>(key)},
-          {"ingress", std::get<1>(key)},
+  return {{"ingress", std::get<1>(key)},  // sorted by name, as the registry writes labels
+          {"namespace", std::get<0>(key)},
           {"service", std::get<2>(key)}};
 }
 
 ClientMetric counter(std::vector<ClientMetric::Label> labels, double value) {
   ClientMetric metric;
+  std::sort(labels.begin(), labels.end());  // as the registry writes them
   metric.label = std::move(labels);
   metric.counter.value = value;
   return metric;

@@ -90,7 +90,7 @@ check "replica B serves traffic too" backend-a "$(body live.test / "$P_B")"
 check "replica B follows" 0 "$(metric "$M_B" portico_leader)"
 publish_address 192.0.2.10
 eventually "the leader writes the new published address" 10 192.0.2.10 "ingress_lb_ip live"
-check "the follower has written no status" 0 "$(metric "$M_B" portico_status_writes)"
+check "the follower has written no status" 0 "$(metric "$M_B" portico_status_writes_total)"
 { kill -KILL "$A_PID"; wait "$A_PID"; } 2>/dev/null
 eventually "replica B takes over after the leader is killed" 15 1 "metric $M_B portico_leader"
 publish_address 192.0.2.20

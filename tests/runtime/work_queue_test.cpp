@@ -3,13 +3,16 @@
 #include <atomic>
 #include <thread>
 
+#include "operator/base/metrics.h"
 #include "operator/runtime/controller.h"
 #include "operator/runtime/work_queue.h"
 #include "tests/fakes/fake_clock.h"
+#include "tests/fakes/metrics_text.h"
 
 using namespace portico;
 using namespace portico::runtime;
 using portico::testing::FakeClock;
+using portico::testing::sampleValue;
 using namespace std::chrono_literals;
 
 TEST_CASE("work queue: a key added many times is processed once") {
@@ -166,4 +169,30 @@ TEST_CASE(
     CHECK(controller.processNext(0ms));
     CHECK(reconciler.seen.size() == 2);
   }
+}
+
+TEST_CASE("work queue: a named queue reports adds, depth, time waited and retries") {
+  FakeClock clock;
+  WorkQueue q(clock);
+  q.setMetricsName("metrics-test-queue");
+  q.add({"ns", "a"});
+  q.add({"ns", "a"});  // deduplicated: one add
+  q.add({"ns", "b"});
+  std::string text = metrics::exposition();
+  CHECK(sampleValue(text, R"(portico_workqueue_adds_total{name="metrics-test-queue"})") == 2);
+  CHECK(sampleValue(text, R"(portico_workqueue_depth{name="metrics-test-queue"})") == 2);
+  clock.advance(40ms);
+  auto key = q.get(0ms);
+  REQUIRE(key);
+  q.addRateLimited(*key);
+  q.done(*key);
+  text = metrics::exposition();
+  CHECK(sampleValue(text, R"(portico_workqueue_depth{name="metrics-test-queue"})") == 1);
+  CHECK(sampleValue(
+            text, R"(portico_workqueue_queue_duration_seconds_count{name="metrics-test-queue"})") ==
+        1);
+  CHECK(sampleValue(text,
+                    R"(portico_workqueue_queue_duration_seconds_sum{name="metrics-test-queue"})") ==
+        doctest::Approx(0.040));
+  CHECK(sampleValue(text, R"(portico_workqueue_retries_total{name="metrics-test-queue"})") == 1);
 }
