@@ -23,6 +23,7 @@ deps:
 test-deps: deps
 	@./tests/install-packages.sh $(TEST_PACKAGES)
 	@command -v kubectl >/dev/null || ./tests/install-packages.sh kubernetes-client
+	@./tests/lib/promtool.sh >/dev/null
 
 $(BUILD)/build.ninja:
 	meson setup $(BUILD) >/dev/null

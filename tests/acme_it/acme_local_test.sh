@@ -20,6 +20,7 @@ mkdir -p "$MANIFESTS"
 HTTP_PORT=$PORTICO_HTTP01_PORT  # pebble validates HTTP-01 here: the proxy's HTTP listener
 HTTPS_PORT=$(free_port)
 BACKEND_PORT=$(free_port)
+METRICS_PORT=$(free_port)
 ROOT=$PEBBLE_STATE_DIR/root.pem
 python3 "$HERE/../proxy_it/backend.py" "$BACKEND_PORT" web >"$WORK/backend.log" 2>&1 &
 PIDS+=($!)
@@ -32,7 +33,8 @@ ingress() { manifest_acme_ingress "$@" | put "$1"; }  # NAME HOST SECRET [RENEW]
 
 start_local() {
   : >"$WORK/out"
-  "$PORTICO" local --manifests "$MANIFESTS" --state "$STATE" >"$WORK/out" 2>>"$WORK/err" &
+  "$PORTICO" local --manifests "$MANIFESTS" --state "$STATE" --metrics-address "127.0.0.1:$METRICS_PORT" \
+    >"$WORK/out" 2>>"$WORK/err" &
   OPERATOR_PID=$!
   wait_line "$WORK/out" "listening on" 20 || fail "portico local started"
 }
@@ -46,6 +48,8 @@ served_serial() {
 }
 # shellcheck source=../lib/certificate_state.sh
 source "$HERE/../lib/certificate_state.sh"
+# shellcheck source=../lib/metrics.sh
+source "$HERE/../lib/metrics.sh"
 
 # 1. Ingress → Certificate → Secret → HTTPS with a chain that verifies against pebble's root.
 start_local
@@ -105,7 +109,40 @@ grep -h '^message:' "$STATE"/events.core/default/lost-tls.*.yaml 2>/dev/null | g
 sleep 2
 check "and backs off (one attempt, not a retry storm)" 1 "$(cert_field lost-tls failedIssuanceAttempts)"
 
-# 4. A restart reuses the ACME account kept in the state directory.
+# 4. What Prometheus sees of all that (portico local --metrics-address), and promtool's lint.
+check "/healthz" ok "$(curl -s --max-time 2 "http://127.0.0.1:$METRICS_PORT/healthz")"
+check "/readyz: caches synced and the first snapshot live" ok "$(curl -s --max-time 2 "http://127.0.0.1:$METRICS_PORT/readyz")"
+M=$WORK/metrics.txt
+curl -s --max-time 5 "http://127.0.0.1:$METRICS_PORT/metrics" >"$M"
+check_metric_above "reconciles of the certificates controller (each schedules its next look)" "$M" 0 portico_controller_reconcile_total 'controller="certificates"' 'result="requeue"'
+check_metric_above "reconcile durations per controller" "$M" 0 portico_controller_reconcile_duration_seconds_count 'controller="ingress-status"'
+check_metric_above "keys taken from the work queue, with their wait" "$M" 0 portico_workqueue_queue_duration_seconds_count 'name="certificates"'
+check_metric_above "work-queue adds" "$M" 0 portico_workqueue_adds_total 'name="certificates"'
+check_metric_above "a work-queue depth gauge" "$M" -1 portico_workqueue_depth 'name="certificates"'
+check_metric_above "ACME orders created (201)" "$M" 0 portico_acme_client_requests_total 'endpoint="newOrder"' 'status="201"'
+check_metric_above "ACME finalize requests" "$M" 0 portico_acme_client_requests_total 'endpoint="finalize"' 'status="200"'
+check_metric_above "the ACME validation failure seen as an authorization status" "$M" 0 portico_acme_client_requests_total 'endpoint="authorization"'
+check_metric_above "ACME latency by endpoint" "$M" 0 portico_acme_client_request_duration_seconds_count 'endpoint="newNonce"'
+check_metric_above "the issued certificate's expiration (Unix seconds)" "$M" "$(date +%s)" \
+  portico_certificate_expiration_timestamp_seconds 'name="app-tls"' 'namespace="default"'
+check_metric_above "its renewal time" "$M" "$(date +%s)" portico_certificate_renewal_timestamp_seconds 'name="app-tls"'
+check "Ready=True of the issued certificate" 1 "$(metric_sum "$M" portico_certificate_ready_status 'condition="True"' 'name="app-tls"')"
+check "Ready=False of the one that cannot validate" 1 "$(metric_sum "$M" portico_certificate_ready_status 'condition="False"' 'name="lost-tls"')"
+check_metric_above "snapshot generation" "$M" 1 portico_snapshot_generation
+check_metric_above "snapshot size" "$M" 0 portico_snapshot_size_bytes
+check_metric_above "snapshot publications timed" "$M" 0 portico_snapshot_publish_duration_seconds_count
+check_metric_above "snapshot age" "$M" 0 portico_snapshot_age_seconds
+check_metric_above "change → live in the proxy, observed per generation" "$M" 0 portico_snapshot_propagation_seconds_count
+check_metric_above "proxied requests by Ingress, Service and status class" "$M" 0 portico_proxy_requests_total \
+  'ingress="app"' 'namespace="default"' 'service="web"' 'status_class="2xx"'
+check_metric_above "request durations by Ingress and Service" "$M" 0 portico_proxy_request_duration_seconds_count 'ingress="app"'
+check_metric_above "HTTP-01 answers and other unrouted requests" "$M" 0 portico_proxy_requests_total 'ingress=""' 'status_class="2xx"'
+check_metric_above "full TLS handshakes" "$M" 0 portico_proxy_tls_handshakes_total 'resumed="false"'
+check_metric_above "the active connections gauge" "$M" -1 portico_proxy_active_connections
+check_metric_above "handshake failures by reason are exported" "$M" -1 portico_proxy_tls_handshake_failures_total 'reason="no_certificate"'
+check_promtool "$M"
+
+# 5. A restart reuses the ACME account kept in the state directory.
 accounts_before=$(grep -c "ACME account ready" "$WORK/err")
 kill -TERM "$OPERATOR_PID"
 wait "$OPERATOR_PID"

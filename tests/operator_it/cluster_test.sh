@@ -96,6 +96,19 @@ eventually "replica B takes over after the leader is killed" 15 1 "metric $M_B p
 publish_address 192.0.2.20
 eventually "the new leader writes status" 10 192.0.2.20 "ingress_lb_ip live"
 check "replica B kept serving through the takeover" backend-a "$(body live.test / "$P_B")"
+
+# What the leader's /metrics says about its Kubernetes API traffic, and promtool's lint.
+# shellcheck source=../lib/metrics.sh
+source "$HERE/../lib/metrics.sh"
+M=$WORK/metrics.txt
+curl -s --max-time 5 "http://127.0.0.1:$M_B/metrics" >"$M"
+check_metric_above "API requests by verb, resource and code: list ingresses 200" "$M" 0 \
+  portico_kube_api_requests_total 'code="200"' 'resource="ingresses"' 'verb="list"'
+check_metric_above "the leader Lease taken over (update leases)" "$M" 0 portico_kube_api_requests_total 'resource="leases"' 'verb="update"'
+check_metric_above "status written (patch ingresses/status)" "$M" 0 portico_kube_api_requests_total 'resource="ingresses/status"' 'verb="patch"'
+check_metric_above "API latency by verb" "$M" 0 portico_kube_api_request_duration_seconds_count 'verb="list"'
+check_metric_above "reconciles of the Ingress status controller" "$M" 0 portico_controller_reconcile_total 'controller="ingress-status"'
+check_promtool "$M"
 echo "# operator log (last lines):"
 tail -n 5 "$OPERATOR_ERR" | sed 's/^/#   /'
 echo "$PASSED passed, $FAILED failed"
