@@ -196,6 +196,22 @@ std::string exposition() {
   return prometheus::TextSerializer().Serialize(all);
 }
 
+void initController(std::string_view controller) {
+  Families& f = families();
+  for (const char* result : {"success", "error", "requeue"})
+    f.reconciles.Add({{"controller", text(controller)}, {"result", result}});
+  f.reconcile_errors.Add({{"controller", text(controller)}});
+  f.reconcile_seconds.Add({{"controller", text(controller)}}, latencyBuckets());
+}
+
+void initQueue(std::string_view queue) {
+  Families& f = families();
+  f.queue_adds.Add({{"name", text(queue)}});
+  f.queue_retries.Add({{"name", text(queue)}});
+  f.queue_depth.Add({{"name", text(queue)}});
+  f.queue_wait.Add({{"name", text(queue)}}, latencyBuckets());
+}
+
 void recordReconcile(std::string_view controller, std::string_view result, double seconds) {
   Families& f = families();
   f.reconciles.Add({{"controller", text(controller)}, {"result", text(result)}}).Increment();

@@ -30,9 +30,12 @@ void addCollectable(const std::shared_ptr<prometheus::Collectable>& collectable)
 std::string exposition();
 
 // Controllers (controller-runtime's names). `result`: success | error | requeue.
+// Creates the controller's series at zero, so rate() and alerts see them before the first error.
+void initController(std::string_view controller);
 void recordReconcile(std::string_view controller, std::string_view result, double seconds);
 
 // Work queues (client-go's workqueue names).
+void initQueue(std::string_view queue);  // the queue's series at zero
 void countQueueAdd(std::string_view queue);
 void countQueueRetry(std::string_view queue);
 void setQueueDepth(std::string_view queue, size_t depth);

@@ -107,8 +107,9 @@ public:
       histogram.histogram.sample_count = cumulative;
       histogram.histogram.sample_sum = static_cast<double>(t.sum_ns) / 1e9;
       durations.metric.push_back(std::move(histogram));
+      // Every reason of every Service, at zero too: an alert on rate() needs the series.
       for (size_t i = 0; i < t.upstream_errors.size(); ++i) {
-        if (t.upstream_errors[i] == 0) continue;
+        if (std::get<2>(key).empty()) continue;  // requests no Service was asked to serve
         auto labels = labelsOf(key);
         labels.push_back({"reason", std::string(proxy::upstreamErrorName(
                                         static_cast<proxy::UpstreamError>(i)))});

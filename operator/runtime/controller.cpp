@@ -16,6 +16,7 @@ Controller::Controller(std::string name, Reconciler& reconciler, int workers, co
       workers_(std::max(1, workers)),
       queue_(clock) {
   queue_.setMetricsName(name_);
+  metrics::initController(name_);
 }
 
 bool Controller::processNext(std::chrono::milliseconds max_wait) {

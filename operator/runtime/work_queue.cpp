@@ -27,6 +27,7 @@ void WorkQueue::pushLocked(const ObjectKey& key) {
 void WorkQueue::setMetricsName(std::string name) {
   std::lock_guard lock(mutex_);
   metrics_name_ = std::move(name);
+  if (!metrics_name_.empty()) metrics::initQueue(metrics_name_);
 }
 
 void WorkQueue::add(const ObjectKey& key) {

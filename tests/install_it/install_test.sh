@@ -35,6 +35,8 @@ check "Deployment: read-only root, no privilege escalation, ALL dropped but NET_
   "$(jp deploy portico -n $NS -o jsonpath='{.spec.template.spec.containers[0].securityContext.readOnlyRootFilesystem} {.spec.template.spec.containers[0].securityContext.allowPrivilegeEscalation} {.spec.template.spec.containers[0].securityContext.capabilities.drop} {.spec.template.spec.containers[0].securityContext.capabilities.add}')"
 check "Deployment: requests and a memory limit" "100m 64Mi 512Mi" \
   "$(jp deploy portico -n $NS -o jsonpath='{.spec.template.spec.containers[0].resources.requests.cpu} {.spec.template.spec.containers[0].resources.requests.memory} {.spec.template.spec.containers[0].resources.limits.memory}')"
+check "the Grafana dashboard ConfigMap, labelled for Grafana's sidecar" "1 Portico: routing and certificates" \
+  "$(jp configmap portico-grafana-dashboard -n $NS -o jsonpath='{.metadata.labels.grafana_dashboard}') $(jp configmap portico-grafana-dashboard -n $NS -o jsonpath='{.data.portico\.json}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["title"])' 2>&1)"
 check "Service: LoadBalancer on 80 and 443" "LoadBalancer 80 443" \
   "$(jp svc portico -n $NS -o jsonpath='{.spec.type} {.spec.ports[0].port} {.spec.ports[1].port}')"
 check "IngressClass portico is the default, with its IngressClassConfig" "true portico" \
