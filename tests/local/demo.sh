@@ -71,7 +71,7 @@ run curl -s -H "'Host: blog.example'" http://127.0.0.1:8080/
 
 say "Health and metrics"
 run curl -s http://127.0.0.1:9102/readyz
-run "curl -s http://127.0.0.1:9102/metrics | grep -E '^portico_'"
+run "curl -s http://127.0.0.1:9102/metrics | grep -E '^portico_(snapshot_generation|routes|proxy_requests_total|snapshot_propagation_seconds_(count|sum)|controller_reconcile_total[{].*success)'"
 
 say "Try it yourself"
 cat <<TXT
