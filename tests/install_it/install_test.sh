@@ -143,6 +143,37 @@ done
 grep -q "rotationPolicy" <<<"$explain" && grep -qi "algorithm" <<<"$explain" \
   && pass "kubectl explain certificate.spec.privateKey prints the descriptions" \
   || fail "kubectl explain certificate.spec.privateKey: $explain"
+check "short names: kubectl get pcert / icc" "ok ok" \
+  "$(kubectl get pcert -A >/dev/null 2>&1 && echo ok) $(kubectl get icc >/dev/null 2>&1 && echo ok)"
+# Every field of both CRDs' schemas, as the server stores them, carries a description.
+undocumented=$(kubectl get crd certificates.portico.io ingressclassconfigs.portico.io -o json | python3 -c '
+import json, sys
+missing = []
+def walk(schema, path):
+    for name, sub in schema.get("properties", {}).items():
+        if path.count(".") == 1 and name == "metadata":
+            continue  # ObjectMeta: the server documents it
+        if not sub.get("description"):
+            missing.append(path + name)
+        walk(sub, path + name + ".")
+    if "items" in schema:
+        walk(schema["items"], path + "[].")
+for crd in json.load(sys.stdin)["items"]:
+    for version in crd["spec"]["versions"]:
+        walk(version["schema"]["openAPIV3Schema"], crd["spec"]["names"]["kind"] + ".")
+print(" ".join(missing))')
+check "every CRD field has a description (kubectl explain teaches the API)" "" "$undocumented"
+# The server's validation: enums and ranges named in the error.
+bad=$(cat <<YAML | kubectl apply -f - 2>&1
+apiVersion: portico.io/v1alpha1
+kind: Certificate
+metadata: {name: bad, namespace: shop}
+spec: {secretName: bad-tls, dnsNames: [bad.example], renewBeforePercentage: 150, privateKey: {algorithm: DSA}}
+YAML
+)
+grep -q "spec.privateKey.algorithm" <<<"$bad" && grep -q "spec.renewBeforePercentage" <<<"$bad" \
+  && pass "an invalid Certificate is rejected by the server, naming the fields" \
+  || fail "an invalid Certificate is rejected by the server: $bad"
 
 # 6. The Dockerfile (no image can be built here): its runtime stage installs the package of every
 #    library the binary links, its user is the Deployment's, and its build stage configures.
