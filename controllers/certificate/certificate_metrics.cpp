@@ -3,9 +3,8 @@
 #include <prometheus/collectable.h>
 #include <prometheus/metric_family.h>
 
-#include <algorithm>
-
 #include "crds/conditions.h"
+#include "operator/base/collected_metrics.h"
 #include "operator/base/time_format.h"
 
 namespace portico::controllers::certificate {
@@ -23,14 +22,6 @@ std::vector<ClientMetric::Label> labelsOf(const crds::Certificate& cert) {
           {"issuer_name", cert.spec.issuer},
           {"issuer_kind", "IngressClassConfig"},
           {"issuer_group", "portico.io"}};
-}
-
-ClientMetric gauge(std::vector<ClientMetric::Label> labels, double value) {
-  ClientMetric metric;
-  std::sort(labels.begin(), labels.end());  // as the registry writes them
-  metric.label = std::move(labels);
-  metric.gauge.value = value;
-  return metric;
 }
 
 // Seconds since the epoch of an RFC 3339 status field; 0 when unknown (as cert-manager).
@@ -59,14 +50,16 @@ public:
                        MetricType::Gauge,
                        {}};
     for (const auto& cert : list_()) {
-      expiration.metric.push_back(gauge(labelsOf(*cert), timestamp(cert->status.not_after)));
-      renewal.metric.push_back(gauge(labelsOf(*cert), timestamp(cert->status.renewal_time)));
+      expiration.metric.push_back(
+          metrics::gaugeSample(labelsOf(*cert), timestamp(cert->status.not_after)));
+      renewal.metric.push_back(
+          metrics::gaugeSample(labelsOf(*cert), timestamp(cert->status.renewal_time)));
       const crds::Condition* condition = crds::findCondition(cert->status.conditions, "Ready");
       const std::string current = condition ? condition->status : "Unknown";
       for (const char* status : {"True", "False", "Unknown"}) {
         auto labels = labelsOf(*cert);
         labels.push_back({"condition", status});
-        ready.metric.push_back(gauge(std::move(labels), current == status ? 1 : 0));
+        ready.metric.push_back(metrics::gaugeSample(std::move(labels), current == status ? 1 : 0));
       }
     }
     if (expiration.metric.empty()) return {};

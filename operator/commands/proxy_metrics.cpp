@@ -3,10 +3,10 @@
 #include <prometheus/collectable.h>
 #include <prometheus/metric_family.h>
 
-#include <algorithm>
 #include <map>
 #include <tuple>
 
+#include "operator/base/collected_metrics.h"
 #include "operator/commands/data_plane.h"
 #include "operator/proxy/proxy_stats.h"
 
@@ -34,14 +34,6 @@ std::vector<ClientMetric::Label> labelsOf(const SeriesKey& key) {
   return {{"ingress", std::get<1>(key)},  // sorted by name, as the registry writes labels
           {"namespace", std::get<0>(key)},
           {"service", std::get<2>(key)}};
-}
-
-ClientMetric counter(std::vector<ClientMetric::Label> labels, double value) {
-  ClientMetric metric;
-  std::sort(labels.begin(), labels.end());  // as the registry writes them
-  metric.label = std::move(labels);
-  metric.counter.value = value;
-  return metric;
 }
 
 class ProxyMetrics final : public prometheus::Collectable {
@@ -93,7 +85,8 @@ public:
         if (t.by_class[i] == 0) continue;
         auto labels = labelsOf(key);
         labels.push_back({"status_class", kStatusClasses[i]});
-        requests.metric.push_back(counter(std::move(labels), static_cast<double>(t.by_class[i])));
+        requests.metric.push_back(
+            metrics::counterSample(std::move(labels), static_cast<double>(t.by_class[i])));
       }
       ClientMetric histogram;
       histogram.label = labelsOf(key);
@@ -114,31 +107,32 @@ public:
         labels.push_back({"reason", std::string(proxy::upstreamErrorName(
                                         static_cast<proxy::UpstreamError>(i)))});
         upstream.metric.push_back(
-            counter(std::move(labels), static_cast<double>(t.upstream_errors[i])));
+            metrics::counterSample(std::move(labels), static_cast<double>(t.upstream_errors[i])));
       }
     }
 
     MetricFamily active{
         "portico_proxy_active_connections", "Client connections open now", MetricType::Gauge, {}};
-    ClientMetric open;
-    open.gauge.value = static_cast<double>(connections);
-    active.metric.push_back(open);
+    active.metric.push_back(metrics::gaugeSample({}, static_cast<double>(connections)));
 
     MetricFamily handshakes{"portico_proxy_tls_handshakes_total",
                             "TLS handshakes completed, full or resumed (session ticket)",
                             MetricType::Counter,
                             {}};
-    handshakes.metric.push_back(counter({{"resumed", "false"}}, static_cast<double>(full)));
-    handshakes.metric.push_back(counter({{"resumed", "true"}}, static_cast<double>(resumed)));
+    handshakes.metric.push_back(
+        metrics::counterSample({{"resumed", "false"}}, static_cast<double>(full)));
+    handshakes.metric.push_back(
+        metrics::counterSample({{"resumed", "true"}}, static_cast<double>(resumed)));
 
     MetricFamily failed{"portico_proxy_tls_handshake_failures_total",
                         "TLS handshakes that failed, by reason",
                         MetricType::Counter,
                         {}};
     for (size_t i = 0; i < failures.size(); ++i)
-      failed.metric.push_back(counter({{"reason", std::string(proxy::handshakeFailureName(
-                                                      static_cast<proxy::HandshakeFailure>(i)))}},
-                                      static_cast<double>(failures[i])));
+      failed.metric.push_back(metrics::counterSample(
+          {{"reason",
+            std::string(proxy::handshakeFailureName(static_cast<proxy::HandshakeFailure>(i)))}},
+          static_cast<double>(failures[i])));
 
     std::vector<MetricFamily> out;
     for (auto* family : {&requests, &durations, &upstream, &active, &handshakes, &failed})

@@ -141,12 +141,7 @@ check_metric_above "full TLS handshakes" "$M" 0 portico_proxy_tls_handshakes_tot
 check_metric_above "the active connections gauge" "$M" -1 portico_proxy_active_connections
 check_metric_above "handshake failures by reason are exported" "$M" -1 portico_proxy_tls_handshake_failures_total 'reason="no_certificate"'
 check_promtool "$M"
-if problems=$(python3 "$HERE/../lib/dashboard_check.py" "$HERE/../../manifests/grafana-dashboard.json" "$M" \
-  "$("$HERE/../lib/promtool.sh")" --skip portico_kube_api_); then
-  pass "the Grafana dashboard's expressions parse and name only exported families (${problems##*# })"
-else
-  fail "the Grafana dashboard: $(echo "$problems" | head -n 5 | tr '\n' ' ')"
-fi
+check_dashboard "$M" "the Grafana dashboard's expressions parse and name only exported families" --skip portico_kube_api_
 
 # 5. A restart reuses the ACME account kept in the state directory.
 accounts_before=$(grep -c "ACME account ready" "$WORK/err")

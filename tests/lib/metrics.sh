@@ -41,3 +41,18 @@ check_promtool() {  # FILE
     fail "promtool check metrics: $(echo "$problems" | head -n 5 | tr '\n' ' ')"
   fi
 }
+
+# The Grafana dashboard against this exposition (tests/lib/dashboard_check.py; FILTER: --only or
+# --skip a name prefix, for families a run cannot produce).
+check_dashboard() {  # FILE DESCRIPTION [FILTER PREFIX]
+  local file=$1 description=$2 problems
+  shift 2
+  local here
+  here=$(dirname "${BASH_SOURCE[0]}")
+  if problems=$(python3 "$here/dashboard_check.py" "$here/../../manifests/grafana-dashboard.json" "$file" \
+    "$("$here/promtool.sh")" "$@"); then
+    pass "$description (${problems##*# })"
+  else
+    fail "$description: $(echo "$problems" | head -n 5 | tr '\n' ' ')"
+  fi
+}

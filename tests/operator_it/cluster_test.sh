@@ -109,12 +109,7 @@ check_metric_above "status written (patch ingresses/status)" "$M" 0 portico_kube
 check_metric_above "API latency by verb" "$M" 0 portico_kube_api_request_duration_seconds_count 'verb="list"'
 check_metric_above "reconciles of the Ingress status controller" "$M" 0 portico_controller_reconcile_total 'controller="ingress-status"'
 check_promtool "$M"
-if problems=$(python3 "$HERE/../lib/dashboard_check.py" "$ROOT/manifests/grafana-dashboard.json" "$M" \
-  "$("$HERE/../lib/promtool.sh")" --only portico_kube_api_); then
-  pass "the Grafana dashboard's API panels name exported families (${problems##*# })"
-else
-  fail "the Grafana dashboard: $(echo "$problems" | head -n 5 | tr '\n' ' ')"
-fi
+check_dashboard "$M" "the Grafana dashboard's API panels name exported families" --only portico_kube_api_
 echo "# operator log (last lines):"
 tail -n 5 "$OPERATOR_ERR" | sed 's/^/#   /'
 echo "$PASSED passed, $FAILED failed"
