@@ -129,10 +129,30 @@ print("%.0f %.2f %.2f %d" % (float(rps.group(1)) if rps else 0.0, ms("50%"), ms(
 PY
 }
 
+# A TLS handshake per connection that never resumes a session: openssl s_time -new (one
+# client process; ECDSA verification on the client side costs about what signing costs here).
+run_s_time() {  # run_s_time PORT PATH → "rps p50_ms p99_ms errors"
+  taskset -c "$LOAD_CPU" openssl s_time -connect "127.0.0.1:$1" -new -www "$2" -time "$DURATION" \
+    >"$WORK/s_time.out" 2>&1 || true
+  python3 - "$WORK/s_time.out" <<'PY'
+import re, sys
+t = open(sys.argv[1]).read()
+m = re.search(r"(\d+) connections in ([\d.]+) real seconds", t)
+print("%.0f nan nan 0" % (int(m.group(1)) / float(m.group(2)) if m else 0.0))
+PY
+}
+
+# CPU time (user + system, clock ticks) the proxy under test has used so far.
+cpu_ticks() { local total=0; for p in "$@"; do total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "$total"; }
+
 rss_kib() { local total=0; for p in "$@"; do total=$((total + $(ps -o rss= -p "$p" 2>/dev/null || echo 0))); done; echo "$total"; }
 
 declare -A RESULT
-scenario() {  # scenario NAME SCHEME CONNECTIONS PATH [wrk args]
+proxy_pids() {  # PROXY → its process ids
+  case $1 in portico) echo "$PORTICO_PID" ;; nginx) echo "$NGINX_PIDS" ;; haproxy) echo "$HAPROXY_PID" ;; esac
+}
+
+scenario() {  # scenario NAME SCHEME CONNECTIONS PATH [wrk args]; CONNECTIONS "s_time": full handshakes
   local name=$1 scheme=$2 conns=$3 path=$4; shift 4
   for proxy in portico nginx haproxy; do : >"$WORK/$name.$proxy"; done
   for round in $(seq 1 "$ROUNDS"); do
@@ -142,7 +162,18 @@ scenario() {  # scenario NAME SCHEME CONNECTIONS PATH [wrk args]
       else
         case $proxy in portico) port=$P_PORTICO ;; nginx) port=$P_NGINX ;; haproxy) port=$P_HAPROXY ;; esac
       fi
-      run_wrk "$scheme://127.0.0.1:$port" "$conns" "$path" "$@" >>"$WORK/$name.$proxy"
+      # shellcheck disable=SC2046
+      local before after result
+      before=$(cpu_ticks $(proxy_pids $proxy))
+      if [[ $conns == s_time ]]; then
+        result=$(run_s_time "$port" "$path")
+      else
+        result=$(run_wrk "$scheme://127.0.0.1:$port" "$conns" "$path" "$@")
+      fi
+      # shellcheck disable=SC2046
+      after=$(cpu_ticks $(proxy_pids $proxy))
+      # The proxy's CPU share of the run: below 100 % the load side, not the proxy, is the limit.
+      echo "$result $(( (after - before) * 100 / (DURATION * $(getconf CLK_TCK)) ))" >>"$WORK/$name.$proxy"
     done
   done
   for proxy in portico nginx haproxy; do
@@ -155,16 +186,17 @@ scenario "keepalive-small" http 50 /small
 scenario "new-connection" http 50 /small -H "Connection: close"
 scenario "https-keepalive" https 50 /small
 scenario "tls-handshakes" https 50 /small -H "Connection: close"
+scenario "tls-full-handshake" https s_time /small
 scenario "1MiB-response" http 10 /big
-printf '\n%-16s %-8s %10s %8s %8s %7s %9s\n' scenario proxy req/s p50_ms p99_ms errors rss_KiB
-for name in keepalive-small new-connection https-keepalive tls-handshakes 1MiB-response; do
+printf '\n%-18s %-8s %10s %8s %8s %7s %9s %5s\n' scenario proxy req/s p50_ms p99_ms errors rss_KiB cpu%
+for name in keepalive-small new-connection https-keepalive tls-handshakes tls-full-handshake 1MiB-response; do
   for proxy in portico nginx haproxy; do
-    read -r rps p50 p99 errs <<<"${RESULT[$name.$proxy]}"
+    read -r rps p50 p99 errs cpu <<<"${RESULT[$name.$proxy]}"
     case $proxy in portico) rss=$(rss_kib "$PORTICO_PID") ;; nginx) rss=$(rss_kib $NGINX_PIDS) ;; haproxy) rss=$(rss_kib "$HAPROXY_PID") ;; esac
-    printf '%-16s %-8s %10s %8s %8s %7s %9s\n' "$name" "$proxy" "$rps" "$p50" "$p99" "$errs" "$rss"
+    printf '%-18s %-8s %10s %8s %8s %7s %9s %5s\n' "$name" "$proxy" "$rps" "$p50" "$p99" "$errs" "$rss" "$cpu"
   done
   read -r a _ <<<"${RESULT[$name.portico]}"; read -r b _ <<<"${RESULT[$name.nginx]}"; read -r c _ <<<"${RESULT[$name.haproxy]}"
-  python3 -c "import sys; a,b,c=map(float,sys.argv[1:]); print('%-16s ratios: portico/nginx %.2f  portico/haproxy %.2f' % ('$name', a/b if b else 0, a/c if c else 0))" "$a" "$b" "$c"
+  python3 -c "import sys; a,b,c=map(float,sys.argv[1:]); print('%-18s ratios: portico/nginx %.2f  portico/haproxy %.2f' % ('$name', a/b if b else 0, a/c if c else 0))" "$a" "$b" "$c"
 done
 
 echo
