@@ -31,6 +31,10 @@ crds::Secret nextKeySecret(const crds::Certificate& cert, const std::string& key
   next.metadata.name = cert.metadata.name + "-portico-next-key";
   next.metadata.namespace_ = cert.metadata.namespace_;
   next.metadata.annotations[kCertificateNameAnnotation] = cert.metadata.name;
+  // Owned by the Certificate: deleting it deletes a key an interrupted order left behind.
+  if (!cert.metadata.uid.empty())
+    next.metadata.owner_references.push_back(
+        {"portico.io/v1alpha1", "Certificate", cert.metadata.name, cert.metadata.uid, true, false});
   next.type = "Opaque";
   next.data["tls.key"] = key_pem;
   return next;

@@ -24,8 +24,6 @@ kube::Resource certificates() {
 
 namespace {
 
-const kube::Resource kSecrets = kube::resources::secrets();
-
 runtime::Result after(std::chrono::milliseconds delay) {
   return runtime::Result{delay};
 }
@@ -409,7 +407,11 @@ Expected<runtime::Result> CertificateReconciler::advance(crds::Certificate& cert
   if (auto pair = checkTlsPair(chain_pem, key_pem, clock_.now()); !pair)
     return fail(cert, "BadCertificate", "the CA's certificate: " + pair.error().message());
   if (Status st = writeSecret(cert, chain_pem, key_pem); !st) return st;
-  client_.remove(kSecrets, {cert.metadata.namespace_, o.next_key_secret}, {});
+  // The CSR's key now lives in the TLS Secret. A copy left behind is owned by the Certificate
+  // (deleted with it) and replaced by the next order's key: a failed delete is worth a log line.
+  if (Status st = deleteSecret(client_, {cert.metadata.namespace_, o.next_key_secret}); !st)
+    log::warn("the next-key Secret was not deleted",
+              {{"secret", o.next_key_secret}, {"error", st.toString()}});
 
   cert.status.order.reset();
   cert.status.revision += 1;

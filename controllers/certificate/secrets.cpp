@@ -38,4 +38,10 @@ Status putSecret(kube::KubeClient& client, const crds::Secret& secret) {
   return patched ? Status::ok() : patched.error();
 }
 
+Status deleteSecret(kube::KubeClient& client, const ObjectKey& key) {
+  Status st = client.remove(kSecrets, key, {});
+  if (!st && st.code() == ErrorCode::NotFound) return Status::ok();
+  return st;
+}
+
 }  // namespace portico::controllers::certificate

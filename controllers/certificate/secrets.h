@@ -14,4 +14,7 @@ Expected<std::shared_ptr<crds::Secret>> getSecret(kube::KubeClient& client, cons
 // Creates the Secret, or replaces its data/type/labels/annotations when it exists.
 Status putSecret(kube::KubeClient& client, const crds::Secret& secret);
 
+// Deletes the Secret; one already gone is not an error.
+Status deleteSecret(kube::KubeClient& client, const ObjectKey& key);
+
 }  // namespace portico::controllers::certificate
