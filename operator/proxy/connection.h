@@ -7,6 +7,9 @@
 // HTTP→HTTPS redirect? 308 → no endpoints? 503 → connect (a pooled connection first; on a
 // failed connect, the next endpoint) → request head rewritten (hop-by-hop headers dropped,
 // X-Forwarded-For/-Proto/-Host added, Host kept) → request body → response head and body back.
+//
+// One class, four files: connection.cpp (life cycle, client I/O, local answers, timeouts),
+// connection_tls.cpp, connection_request.cpp and connection_upstream.cpp.
 #pragma once
 
 #include <chrono>
