@@ -89,9 +89,10 @@ Status DataPlane::run(CancelSource& stop,
   return Status::ok();
 }
 
-void DataPlane::visitStats(const std::function<void(const proxy::ProxyStats&)>& visit) const {
+void DataPlane::visitStats(const std::function<void(const proxy::ProxyStats&)>& visit) {
   std::lock_guard lock(server_mutex_);
   if (!server_) return;
+  server_->pruneStats();  // a deleted Ingress's series leave /metrics at the next scrape
   for (const proxy::ProxyStats* stats : server_->stats()) visit(*stats);
 }
 

@@ -46,14 +46,15 @@ public:
   void onAdopted(std::function<void(uint64_t generation)> callback) {
     on_adopted_ = std::move(callback);
   }
-  // Visits every worker's statistics while the proxy serves; nothing otherwise.
-  void visitStats(const std::function<void(const proxy::ProxyStats&)>& visit) const;
+  // Visits every worker's statistics while the proxy serves, after dropping the series of
+  // Ingresses and Services no longer routed; nothing otherwise.
+  void visitStats(const std::function<void(const proxy::ProxyStats&)>& visit);
 
 private:
   DataPlaneOptions options_;
   std::function<void(uint64_t)> on_adopted_;
   mutable std::mutex server_mutex_;  // guards server_ against a scrape during start and stop
-  const proxy::ProxyServer* server_ = nullptr;
+  proxy::ProxyServer* server_ = nullptr;
   std::atomic<bool> serving_{false};
   std::atomic<uint64_t> generation_{0};
 };

@@ -38,7 +38,7 @@ std::vector<ClientMetric::Label> labelsOf(const SeriesKey& key) {
 
 class ProxyMetrics final : public prometheus::Collectable {
 public:
-  explicit ProxyMetrics(const DataPlane& plane) : plane_(plane) {}
+  explicit ProxyMetrics(DataPlane& plane) : plane_(plane) {}
 
   std::vector<MetricFamily> Collect() const override {
     std::map<SeriesKey, Totals> totals;
@@ -141,12 +141,12 @@ public:
   }
 
 private:
-  const DataPlane& plane_;
+  DataPlane& plane_;
 };
 
 }  // namespace
 
-std::shared_ptr<prometheus::Collectable> makeProxyMetrics(const DataPlane& plane) {
+std::shared_ptr<prometheus::Collectable> makeProxyMetrics(DataPlane& plane) {
   return std::make_shared<ProxyMetrics>(plane);
 }
 

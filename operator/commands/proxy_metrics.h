@@ -18,7 +18,8 @@ namespace portico::commands {
 
 class DataPlane;
 
-// The collectable reads `plane` while it lives; register it with metrics::addCollectable.
-std::shared_ptr<prometheus::Collectable> makeProxyMetrics(const DataPlane& plane);
+// The collectable reads `plane` while it lives (and prunes the series of Ingresses gone);
+// register it with metrics::addCollectable.
+std::shared_ptr<prometheus::Collectable> makeProxyMetrics(DataPlane& plane);
 
 }  // namespace portico::commands

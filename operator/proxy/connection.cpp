@@ -282,8 +282,8 @@ void Connection::updateInterest() {
 
 void Connection::logAccess(int status) {
   const auto took = std::chrono::steady_clock::now() - request_start_;
-  (series_ ? *series_ : worker_.seriesFor(nullptr, MatchResult{})).record(status, took);
-  series_ = nullptr;
+  (series_ ? series_ : worker_.seriesFor(nullptr, MatchResult{}))->record(status, took);
+  series_.reset();
   request_start_ = std::chrono::steady_clock::now();  // a 408 counts from here
   if (!worker_.settings().access_log) return;
   auto ms = std::chrono::duration_cast<std::chrono::microseconds>(took).count() / 1000.0;

@@ -110,8 +110,8 @@ private:
   // The request in progress.
   RouteTableConstSharedPtr table_;
   const Backend* backend_ = nullptr;
-  RequestSeries* series_ = nullptr;  // where the request is counted once it ends
-  std::string endpoint_key_;         // "ip:port" of the endpoint in use, for the pool
+  RequestSeriesPtr series_;   // where the request is counted once it ends
+  std::string endpoint_key_;  // "ip:port" of the endpoint in use, for the pool
   std::string endpoint_address_;
   uint16_t endpoint_port_ = 0;
   // After a keep-alive exchange the upstream connection stays with this client, registered and

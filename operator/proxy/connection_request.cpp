@@ -97,6 +97,7 @@ void Connection::startRequest() {
     respondLocally(404, reasonPhrase(404), "no route for this host and path\n", close_after);
     return;
   }
+  series_ = worker_.seriesFor(table_.get(), match);  // redirects and 503s count for the Ingress
   if (match.route && match.route->options.ssl_redirect && !isTls()) {
     std::string location = "Location: https://" + host;
     uint16_t https_port = settings.redirect_https_port ? settings.redirect_https_port
@@ -109,7 +110,6 @@ void Connection::startRequest() {
     return;
   }
   backend_ = match.backend;
-  series_ = &worker_.seriesFor(table_.get(), match);
   if (backend_->endpoints.empty()) {
     client_in_.erase(0, request_.head_size);
     respondLocally(503, reasonPhrase(503),

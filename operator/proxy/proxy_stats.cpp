@@ -1,5 +1,7 @@
 #include "operator/proxy/proxy_stats.h"
 
+#include "operator/proxy/route_table.h"
+
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
@@ -79,22 +81,46 @@ std::pair<std::string_view, std::string_view> namespaceAndName(std::string_view 
 
 }  // namespace
 
-RequestSeries& ProxyStats::series(std::string_view route_source, std::string_view backend_name) {
+std::string seriesKey(std::string_view route_source, std::string_view backend_name) {
   auto [ingress_namespace, ingress] = namespaceAndName(route_source, ' ');
   auto [service_namespace, service] = namespaceAndName(backend_name, ':');
   std::string_view ns = ingress_namespace.empty() ? service_namespace : ingress_namespace;
   std::string key;
   key.reserve(ns.size() + ingress.size() + service.size() + 2);
   key.append(ns).append(1, '\0').append(ingress).append(1, '\0').append(service);
+  return key;
+}
+
+std::unordered_set<std::string> liveSeriesKeys(const RouteTable& table) {
+  std::unordered_set<std::string> keys{seriesKey("", "")};
+  const auto& backends = table.backends();
+  for (const Route& route : table.routes())
+    if (route.backend < backends.size())
+      keys.insert(seriesKey(route.source, backends[route.backend].name));
+  if (table.defaultBackend() >= 0 && static_cast<size_t>(table.defaultBackend()) < backends.size())
+    keys.insert(seriesKey("", backends[static_cast<size_t>(table.defaultBackend())].name));
+  return keys;
+}
+
+RequestSeriesPtr ProxyStats::series(std::string_view route_source, std::string_view backend_name) {
+  std::string key = seriesKey(route_source, backend_name);
   std::lock_guard lock(mutex_);
   auto& slot = series_[key];
   if (!slot) {
-    slot = std::make_unique<RequestSeries>();
-    slot->namespace_ = ns;
-    slot->ingress = ingress;
-    slot->service = service;
+    slot = std::make_shared<RequestSeries>();
+    // The key is "ns\0ingress\0service".
+    auto first = key.find('\0');
+    auto second = key.find('\0', first + 1);
+    slot->namespace_ = key.substr(0, first);
+    slot->ingress = key.substr(first + 1, second - first - 1);
+    slot->service = key.substr(second + 1);
   }
-  return *slot;
+  return slot;
+}
+
+void ProxyStats::retainOnly(const std::unordered_set<std::string>& live) {
+  std::lock_guard lock(mutex_);
+  std::erase_if(series_, [&live](const auto& entry) { return !live.count(entry.first); });
 }
 
 void ProxyStats::forEachSeries(const std::function<void(const RequestSeries&)>& visit) const {

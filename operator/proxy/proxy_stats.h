@@ -1,7 +1,8 @@
 // ProxyStats: one worker's request, connection and TLS statistics. The worker's thread is the
 // only writer (relaxed atomic adds: no lock, no contention on the hot path); a scrape reads
-// them from another thread. Series are keyed by (namespace, ingress, service) and live as long
-// as the worker: a connection resolves its series once per request, by route index.
+// them from another thread. Series are keyed by (namespace, ingress, service); a connection
+// holds its request's series (shared), so the series of an Ingress that is gone can be dropped
+// from the map while a last request still counts into it.
 #pragma once
 
 #include <array>
@@ -14,6 +15,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace portico::proxy {
 
@@ -61,11 +63,23 @@ struct RequestSeries {
   }
 };
 
+using RequestSeriesPtr = std::shared_ptr<RequestSeries>;
+
+// The key of a series: `route_source` is Route::source ("ns/ingress rule R path P"),
+// `backend_name` Backend::name ("ns/service:port"); either may be empty.
+std::string seriesKey(std::string_view route_source, std::string_view backend_name);
+
+class RouteTable;
+// The keys of every series `table` can produce (its routes, its default backend, unrouted).
+std::unordered_set<std::string> liveSeriesKeys(const RouteTable& table);
+
 class ProxyStats {
 public:
-  // Worker thread. `route_source` is Route::source ("ns/ingress rule R path P"), `backend_name`
-  // Backend::name ("ns/service:port"); either may be empty. The reference stays valid.
-  RequestSeries& series(std::string_view route_source, std::string_view backend_name);
+  // Worker thread: the series for a request (created on first use).
+  RequestSeriesPtr series(std::string_view route_source, std::string_view backend_name);
+  // Any thread: drops the series whose key is not in `live` (Ingresses or Services gone), so
+  // /metrics does not keep them forever.
+  void retainOnly(const std::unordered_set<std::string>& live);
 
   void connectionOpened() { active_connections_.fetch_add(1, std::memory_order_relaxed); }
   void connectionClosed() { active_connections_.fetch_sub(1, std::memory_order_relaxed); }
@@ -87,7 +101,7 @@ public:
 
 private:
   mutable std::mutex mutex_;  // the map's structure: the worker inserts, a scrape iterates
-  std::unordered_map<std::string, std::unique_ptr<RequestSeries>> series_;
+  std::unordered_map<std::string, RequestSeriesPtr> series_;
   std::atomic<int64_t> active_connections_{0};
   std::atomic<uint64_t> full_handshakes_{0};
   std::atomic<uint64_t> resumed_handshakes_{0};

@@ -65,21 +65,21 @@ void Worker::adoptNewestTable() {
   default_series_ = nullptr;
 }
 
-RequestSeries& Worker::seriesFor(const RouteTable* table, const MatchResult& match) {
+RequestSeriesPtr Worker::seriesFor(const RouteTable* table, const MatchResult& match) {
   if (!match.found() || !table) {
-    if (!unrouted_series_) unrouted_series_ = &stats_.series("", "");
-    return *unrouted_series_;
+    if (!unrouted_series_) unrouted_series_ = stats_.series("", "");
+    return unrouted_series_;
   }
   if (table != table_.get())  // not expected: a connection routes with the current table
     return stats_.series(match.route ? match.route->source : "", match.backend->name);
   if (!match.route) {
-    if (!default_series_) default_series_ = &stats_.series("", match.backend->name);
-    return *default_series_;
+    if (!default_series_) default_series_ = stats_.series("", match.backend->name);
+    return default_series_;
   }
   auto index = static_cast<size_t>(match.route - table->routes().data());
-  RequestSeries*& slot = route_series_[index];
-  if (!slot) slot = &stats_.series(match.route->source, match.backend->name);
-  return *slot;
+  RequestSeriesPtr& slot = route_series_[index];
+  if (!slot) slot = stats_.series(match.route->source, match.backend->name);
+  return slot;
 }
 
 void Worker::sweep(std::chrono::steady_clock::time_point now) {
@@ -157,6 +157,13 @@ std::vector<const ProxyStats*> ProxyServer::stats() const {
   std::vector<const ProxyStats*> out;
   for (const auto& worker : workers_) out.push_back(&worker->stats());
   return out;
+}
+
+void ProxyServer::pruneStats() {
+  auto table = tables_.load();
+  if (!table) return;
+  const auto live = liveSeriesKeys(*table);
+  for (auto& worker : workers_) worker->stats().retainOnly(live);
 }
 
 void ProxyServer::stop() {

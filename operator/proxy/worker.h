@@ -67,7 +67,7 @@ public:
   const ProxyStats& stats() const { return stats_; }
   // The statistics series of a request routed by `table` (the worker's current table: a
   // connection routes with it) to `match`; requests no route served share one series.
-  RequestSeries& seriesFor(const RouteTable* table, const MatchResult& match);
+  RequestSeriesPtr seriesFor(const RouteTable* table, const MatchResult& match);
 
 private:
   struct Listener final : IoHandler {
@@ -87,9 +87,9 @@ private:
   ProxyStats stats_;
   // Series by route index of the current table (resolved on first use), and the default
   // backend's and the unrouted requests' series.
-  std::vector<RequestSeries*> route_series_;
-  RequestSeries* default_series_ = nullptr;
-  RequestSeries* unrouted_series_ = nullptr;
+  std::vector<RequestSeriesPtr> route_series_;
+  RequestSeriesPtr default_series_;
+  RequestSeriesPtr unrouted_series_;
   EventLoop loop_;
   UpstreamPool pool_;
   RouteTableConstSharedPtr table_;
@@ -117,6 +117,8 @@ public:
   uint16_t httpsPort() const { return https_port_; }
   // Every worker's statistics, for a scrape (valid until stop()).
   std::vector<const ProxyStats*> stats() const;
+  // Drops the series the current table can no longer produce (deleted Ingresses, Services).
+  void pruneStats();
 
 private:
   ProxySettings settings_;

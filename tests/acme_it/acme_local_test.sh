@@ -141,6 +141,18 @@ check_metric_above "full TLS handshakes" "$M" 0 portico_proxy_tls_handshakes_tot
 check_metric_above "the active connections gauge" "$M" -1 portico_proxy_active_connections
 check_metric_above "handshake failures by reason are exported" "$M" -1 portico_proxy_tls_handshake_failures_total 'reason="no_certificate"'
 check_promtool "$M"
+# A deleted Ingress's series leave /metrics (nothing accumulates as Ingresses come and go).
+curl -s -o /dev/null --max-time 3 -H "Host: unreachable.test" "http://127.0.0.1:$HTTP_PORT/"
+curl -s --max-time 5 "http://127.0.0.1:$METRICS_PORT/metrics" >"$WORK/metrics2.txt"
+check_metric_above "a request to the Ingress 'lost' is counted" "$WORK/metrics2.txt" 0 portico_proxy_requests_total 'ingress="lost"'
+rm "$MANIFESTS/lost.yaml"
+for _ in $(seq 1 100); do
+  curl -s --max-time 5 "http://127.0.0.1:$METRICS_PORT/metrics" >"$WORK/metrics3.txt"
+  [[ -z $(metric_sum "$WORK/metrics3.txt" portico_proxy_requests_total 'ingress="lost"') ]] && break
+  sleep 0.05
+done
+check "once 'lost' is deleted, its series are gone" "" "$(metric_sum "$WORK/metrics3.txt" portico_proxy_requests_total 'ingress="lost"')"
+check_metric_above "and the other Ingresses' series stay" "$WORK/metrics3.txt" 0 portico_proxy_requests_total 'ingress="app"'
 check_dashboard "$M" "the Grafana dashboard's expressions parse and name only exported families" --skip portico_kube_api_
 
 # 5. A restart reuses the ACME account kept in the state directory.

@@ -4,31 +4,57 @@
 #include <openssl/ssl.h>
 
 #include "operator/proxy/proxy_stats.h"
+#include "operator/proxy/route_table.h"
 
 using namespace portico::proxy;
 using namespace std::chrono_literals;
 
 TEST_CASE("proxy stats: a series is named by the route's Ingress and the backend's Service") {
   ProxyStats stats;
-  RequestSeries& shop = stats.series("shop/storefront rule 0 path /", "shop/web:http");
-  CHECK(shop.namespace_ == "shop");
-  CHECK(shop.ingress == "storefront");
-  CHECK(shop.service == "web");
+  RequestSeriesPtr shop = stats.series("shop/storefront rule 0 path /", "shop/web:http");
+  CHECK(shop->namespace_ == "shop");
+  CHECK(shop->ingress == "storefront");
+  CHECK(shop->service == "web");
   SUBCASE("another path of the same Ingress to the same Service shares the series") {
-    CHECK(&stats.series("shop/storefront rule 1 path /api", "shop/web:8080") == &shop);
+    CHECK(stats.series("shop/storefront rule 1 path /api", "shop/web:8080") == shop);
   }
   SUBCASE("a default backend has a Service but no Ingress") {
-    RequestSeries& fallback = stats.series("", "shop/fallback:80");
-    CHECK(fallback.namespace_ == "shop");
-    CHECK(fallback.ingress.empty());
-    CHECK(fallback.service == "fallback");
+    RequestSeriesPtr fallback = stats.series("", "shop/fallback:80");
+    CHECK(fallback->namespace_ == "shop");
+    CHECK(fallback->ingress.empty());
+    CHECK(fallback->service == "fallback");
   }
   SUBCASE("requests no route served share the empty series") {
-    RequestSeries& none = stats.series("", "");
-    CHECK(none.namespace_.empty());
-    CHECK(none.ingress.empty());
-    CHECK(&stats.series("", "") == &none);
+    RequestSeriesPtr none = stats.series("", "");
+    CHECK(none->namespace_.empty());
+    CHECK(none->ingress.empty());
+    CHECK(stats.series("", "") == none);
   }
+}
+
+TEST_CASE("proxy stats: the series of an Ingress no longer routed are dropped") {
+  std::vector<Backend> backends = {{"shop/web:80", {{"127.0.0.1", 8080}}, ""},
+                                   {"shop/fallback:80", {{"127.0.0.1", 8081}}, ""}};
+  std::vector<Route> routes = {
+      {"shop.example", "/", PathMatch::Prefix, 0, {}, "shop/storefront rule 0 path /"}};
+  RouteTable table(backends, routes, 1, {}, -1, {}, {});
+  auto live = liveSeriesKeys(table);
+  CHECK(live.count(seriesKey("shop/storefront rule 3 path /x", "shop/web:80")));
+  CHECK(live.count(seriesKey("", "shop/fallback:80")));
+  CHECK(live.count(seriesKey("", "")));
+
+  ProxyStats stats;
+  RequestSeriesPtr kept = stats.series("shop/storefront rule 0 path /", "shop/web:80");
+  RequestSeriesPtr gone = stats.series("shop/old-promo rule 0 path /", "shop/promo:80");
+  gone->record(200, std::chrono::milliseconds(1));
+  stats.retainOnly(live);
+  std::vector<std::string> listed;
+  stats.forEachSeries([&](const RequestSeries& series) { listed.push_back(series.ingress); });
+  CHECK(listed == std::vector<std::string>{"storefront"});
+  // A request still holding the dropped series counts into it safely.
+  gone->record(200, std::chrono::milliseconds(1));
+  CHECK(gone->by_class[1] == 2);
+  CHECK(stats.series("shop/storefront rule 0 path /", "shop/web:80") == kept);
 }
 
 TEST_CASE("proxy stats: status classes, duration buckets (le) and the sum") {
