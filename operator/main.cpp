@@ -107,19 +107,20 @@ int main(int argc, char** argv) {
   proxy->add_option("--https-port", proxy_flags.https_port,
                     "TLS listen port (default: the snapshot's; 0: any free; -2: none)");
   proxy->add_option("--workers", proxy_flags.workers, "worker threads (default: one per core)");
-  proxy->add_option("--header-timeout", header_timeout,
-                    "seconds for a request head to arrive (408)");
-  proxy->add_option("--idle-timeout", idle_timeout,
-                    "seconds an idle keep-alive connection is kept");
-  proxy->add_option("--connect-timeout", connect_timeout,
-                    "seconds to connect to an upstream endpoint");
-  proxy->add_option("--upstream-timeout", upstream_timeout,
-                    "seconds of upstream silence before 504");
-  proxy->add_option("--max-head-bytes", proxy_flags.settings.max_head_bytes,
-                    "request head limit (431)");
-  proxy->add_option("--max-body-bytes", proxy_flags.settings.max_body_bytes,
-                    "request body limit (413); 0: none");
-  proxy->add_flag("--access-log", proxy_flags.settings.access_log, "log one JSON line per request");
+  auto* header_timeout_opt = proxy->add_option("--header-timeout", header_timeout,
+                                               "seconds for a request head to arrive (408)");
+  auto* idle_timeout_opt = proxy->add_option("--idle-timeout", idle_timeout,
+                                             "seconds an idle keep-alive connection is kept");
+  auto* connect_timeout_opt = proxy->add_option("--connect-timeout", connect_timeout,
+                                                "seconds to connect to an upstream endpoint");
+  auto* upstream_timeout_opt = proxy->add_option("--upstream-timeout", upstream_timeout,
+                                                 "seconds of upstream silence before 504");
+  auto* max_head_opt = proxy->add_option("--max-head-bytes", proxy_flags.settings.max_head_bytes,
+                                         "request head limit (431)");
+  auto* max_body_opt = proxy->add_option("--max-body-bytes", proxy_flags.settings.max_body_bytes,
+                                         "request body limit (413); 0: none");
+  auto* access_log_opt = proxy->add_flag("--access-log", proxy_flags.settings.access_log,
+                                         "log one JSON line per request");
   proxy->add_option("--metrics-address", proxy_flags.metrics_address,
                     "host:port serving /metrics, /healthz and /readyz");
 
@@ -186,6 +187,15 @@ int main(int argc, char** argv) {
     proxy_flags.settings.connect_timeout = millis(connect_timeout);
     proxy_flags.settings.upstream_timeout = millis(upstream_timeout);
     proxy_flags.settings.body_timeout = millis(upstream_timeout);
+    // Flags given here win over the class settings a snapshot carries; the others are defaults.
+    auto& given = proxy_flags.explicit_settings;
+    given.header_timeout = header_timeout_opt->count() > 0;
+    given.idle_timeout = idle_timeout_opt->count() > 0;
+    given.connect_timeout = connect_timeout_opt->count() > 0;
+    given.upstream_timeout = upstream_timeout_opt->count() > 0;
+    given.max_head_bytes = max_head_opt->count() > 0;
+    given.max_body_bytes = max_body_opt->count() > 0;
+    given.access_log = access_log_opt->count() > 0;
     return portico::commands::runProxy(proxy_flags);
   }
   if (*operator_cmd) {

@@ -81,6 +81,15 @@ void applyClassSettings(const crds::IngressClassConfigSpec& spec, routes::RouteI
     if (spec.hsts.include_subdomains) inputs.listeners.hsts += "; includeSubDomains";
     if (spec.hsts.preload) inputs.listeners.hsts += "; preload";
   }
+  proxy::ClassProxySettings& tuning = inputs.listeners.proxy;
+  tuning.present = true;
+  tuning.header_timeout_seconds = static_cast<uint32_t>(spec.proxy.header_timeout_seconds);
+  tuning.idle_timeout_seconds = static_cast<uint32_t>(spec.proxy.idle_timeout_seconds);
+  tuning.connect_timeout_seconds = static_cast<uint32_t>(spec.proxy.connect_timeout_seconds);
+  tuning.upstream_timeout_seconds = static_cast<uint32_t>(spec.proxy.upstream_timeout_seconds);
+  tuning.max_head_bytes = static_cast<uint64_t>(spec.proxy.max_header_bytes);
+  tuning.max_body_bytes = static_cast<uint64_t>(spec.proxy.max_body_bytes);
+  tuning.access_log = spec.proxy.access_log;
   inputs.default_certificate = spec.default_certificate;
   inputs.ssl_redirect_default = spec.ssl_redirect;
 }

@@ -59,7 +59,7 @@ Status DataPlane::run(CancelSource& stop,
   int workers = options_.workers > 0
                     ? options_.workers
                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  proxy::ProxyServer server(options_.settings, tables);
+  proxy::ProxyServer server(options_.settings, tables, options_.explicit_settings);
   if (Status st = server.start(http, https, workers); !st) return st;
   {
     std::lock_guard lock(server_mutex_);

@@ -24,11 +24,12 @@ namespace portico::commands {
 
 struct DataPlaneOptions {
   std::string snapshot_path;
-  std::string http_address;  // default: the snapshot's listener address
-  int http_port = -1;        // default: the snapshot's listener port; 0 picks a free one
-  int https_port = -1;       // likewise for HTTPS; -2 disables the TLS listener
-  int workers = 0;           // default: one per core
-  proxy::ProxySettings settings;
+  std::string http_address;       // default: the snapshot's listener address
+  int http_port = -1;             // default: the snapshot's listener port; 0 picks a free one
+  int https_port = -1;            // likewise for HTTPS; -2 disables the TLS listener
+  int workers = 0;                // default: one per core
+  proxy::ProxySettings settings;  // until a snapshot names the class's settings
+  proxy::ExplicitSettings explicit_settings;  // set on the command line: they win over the class's
 };
 
 class DataPlane {

@@ -129,7 +129,7 @@ int runPlanes(kube::KubeClient& client, controllers::ControlPlaneOptions options
           published->built.applied_spec.value_or(crds::IngressClassConfigSpec{});
       data.emplace(DataPlaneOptions{options.snapshot_path, run.http_address, run.http_port,
                                     run.https_port, static_cast<int>(spec.proxy.workers),
-                                    settingsFrom(spec.proxy)});
+                                    settingsFrom(spec.proxy), proxy::ExplicitSettings{}});
       // Propagation: the earliest Kubernetes change in a generation → the workers have it.
       data->onAdopted([&control](uint64_t generation) {
         if (auto changed_at = control.publisher().changeTimeOf(generation))

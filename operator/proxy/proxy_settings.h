@@ -1,4 +1,6 @@
-// Limits and timeouts of the embedded proxy (IngressClassConfig will carry them per class).
+// Limits and timeouts of the proxy. They come from the class's IngressClassConfig (spec.proxy)
+// through the snapshot, so a change applies at each worker's next loop turn without a restart;
+// `portico proxy` flags given on the command line win over the snapshot's values.
 #pragma once
 
 #include <chrono>
@@ -20,5 +22,33 @@ struct ProxySettings {
   bool access_log = false;                        // one JSON line per request on stderr
   uint16_t redirect_https_port = 0;  // the port HTTP→HTTPS redirects name; 0: the table's listener
 };
+
+// The class's settings as the snapshot carries them (IngressClassConfig spec.proxy).
+struct ClassProxySettings {
+  bool present = false;  // false: the snapshot names none (the proxy's own settings apply)
+  uint32_t header_timeout_seconds = 30;
+  uint32_t idle_timeout_seconds = 60;
+  uint32_t connect_timeout_seconds = 5;
+  uint32_t upstream_timeout_seconds = 60;  // also the client-body silence limit
+  uint64_t max_head_bytes = 64 * 1024;
+  uint64_t max_body_bytes = 0;
+  bool access_log = false;
+  bool operator==(const ClassProxySettings&) const = default;
+};
+
+// Which settings the command line set explicitly.
+struct ExplicitSettings {
+  bool header_timeout = false;
+  bool idle_timeout = false;
+  bool connect_timeout = false;
+  bool upstream_timeout = false;
+  bool max_head_bytes = false;
+  bool max_body_bytes = false;
+  bool access_log = false;
+};
+
+// `base` with the class's settings applied, except those the command line set.
+ProxySettings effectiveSettings(const ProxySettings& base, const ExplicitSettings& explicit_flags,
+                                const ClassProxySettings& from_class);
 
 }  // namespace portico::proxy

@@ -22,6 +22,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "operator/proxy/proxy_settings.h"
+
 namespace portico::proxy {
 
 enum class PathMatch : uint8_t { Exact = 0, Prefix = 1 };
@@ -71,6 +73,7 @@ struct Listeners {
   std::string tls_ciphers;        // TLS 1.2 cipher list (OpenSSL syntax); "" = the default
   std::string tls_cipher_suites;  // TLS 1.3 suites; "" = OpenSSL's default
   std::string hsts;               // Strict-Transport-Security value for HTTPS responses; "" = none
+  ClassProxySettings proxy;       // limits and timeouts, applied live by every worker
   bool operator==(const Listeners&) const = default;
 };
 

@@ -26,6 +26,7 @@ public:
   void u16(uint16_t v) { raw(&v, 2); }
   void u32(uint32_t v) { raw(&v, 4); }
   void i32(int32_t v) { raw(&v, 4); }
+  void u64(uint64_t v) { raw(&v, 8); }
   void str(std::string_view s) {
     u32(static_cast<uint32_t>(s.size()));
     out_.append(s);
@@ -46,6 +47,7 @@ public:
   uint16_t u16() { return fixed<uint16_t>(); }
   uint32_t u32() { return fixed<uint32_t>(); }
   int32_t i32() { return fixed<int32_t>(); }
+  uint64_t u64() { return fixed<uint64_t>(); }
   std::string str() {
     uint32_t n = u32();
     if (!ok_ || n > in_.size() - pos_) {
@@ -96,6 +98,15 @@ std::string encode(const RouteTable& table) {
   w.str(table.listeners().tls_ciphers);
   w.str(table.listeners().tls_cipher_suites);
   w.str(table.listeners().hsts);
+  const ClassProxySettings& proxy = table.listeners().proxy;
+  w.u8(proxy.present ? 1 : 0);
+  w.u32(proxy.header_timeout_seconds);
+  w.u32(proxy.idle_timeout_seconds);
+  w.u32(proxy.connect_timeout_seconds);
+  w.u32(proxy.upstream_timeout_seconds);
+  w.u64(proxy.max_head_bytes);
+  w.u64(proxy.max_body_bytes);
+  w.u8(proxy.access_log ? 1 : 0);
   w.u32(static_cast<uint32_t>(table.backends().size()));
   for (const auto& b : table.backends()) {
     w.str(b.name);
@@ -152,6 +163,14 @@ Expected<RouteTable> decode(std::string_view payload) {
   listeners.tls_ciphers = r.str();
   listeners.tls_cipher_suites = r.str();
   listeners.hsts = r.str();
+  listeners.proxy.present = r.u8() != 0;
+  listeners.proxy.header_timeout_seconds = r.u32();
+  listeners.proxy.idle_timeout_seconds = r.u32();
+  listeners.proxy.connect_timeout_seconds = r.u32();
+  listeners.proxy.upstream_timeout_seconds = r.u32();
+  listeners.proxy.max_head_bytes = r.u64();
+  listeners.proxy.max_body_bytes = r.u64();
+  listeners.proxy.access_log = r.u8() != 0;
 
   std::vector<Backend> backends(r.count(12));
   for (auto& b : backends) {

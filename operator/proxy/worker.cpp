@@ -11,8 +11,9 @@
 
 namespace portico::proxy {
 
-Worker::Worker(const ProxySettings& settings, const TableSource& tables, int http_fd, int https_fd)
-    : settings_(settings), tables_(tables) {
+Worker::Worker(const ProxySettings& base, const ExplicitSettings& explicit_flags,
+               const TableSource& tables, int http_fd, int https_fd)
+    : base_(base), explicit_(explicit_flags), settings_(base), tables_(tables) {
   http_.worker = this;
   http_.fd = http_fd;
   https_.worker = this;
@@ -61,6 +62,9 @@ void Worker::adoptNewestTable() {
   table_ = tables_.load();
   tls_ = tables_.loadTls();
   table_generation_ = generation;
+  // The class's limits and timeouts follow the table: a config change needs no restart.
+  settings_ = effectiveSettings(base_, explicit_,
+                                table_ ? table_->listeners().proxy : ClassProxySettings{});
   route_series_.assign(table_ ? table_->routes().size() : 0, nullptr);
   default_series_ = nullptr;
 }
@@ -141,7 +145,7 @@ Status ProxyServer::start(const ListenerSpec& http, const std::optional<Listener
         return st;
       }
     }
-    workers_.push_back(std::make_unique<Worker>(settings_, tables_, http_fd, https_fd));
+    workers_.push_back(std::make_unique<Worker>(settings_, explicit_, tables_, http_fd, https_fd));
   }
   http_port_ = http_port;
   https_port_ = https_port;

@@ -52,8 +52,10 @@ private:
 
 class Worker {
 public:
-  // `https_fd` may be -1 (no TLS listener).
-  Worker(const ProxySettings& settings, const TableSource& tables, int http_fd, int https_fd);
+  // `https_fd` may be -1 (no TLS listener). The worker's settings are `base` with the current
+  // table's class settings applied (but not over `explicit_flags`), recomputed at adoption.
+  Worker(const ProxySettings& base, const ExplicitSettings& explicit_flags,
+         const TableSource& tables, int http_fd, int https_fd);
   ~Worker();
 
   void run(const std::atomic<bool>& stop);
@@ -80,7 +82,9 @@ private:
   void adoptNewestTable();
   void sweep(std::chrono::steady_clock::time_point now);
 
-  const ProxySettings& settings_;
+  const ProxySettings& base_;
+  const ExplicitSettings& explicit_;
+  ProxySettings settings_;
   const TableSource& tables_;
   Listener http_;
   Listener https_;
@@ -105,8 +109,9 @@ struct ListenerSpec {
 
 class ProxyServer {
 public:
-  ProxyServer(ProxySettings settings, const TableSource& tables)
-      : settings_(settings), tables_(tables) {}
+  ProxyServer(ProxySettings settings, const TableSource& tables,
+              ExplicitSettings explicit_flags = {})
+      : settings_(settings), explicit_(explicit_flags), tables_(tables) {}
   ~ProxyServer() { stop(); }
 
   // Binds one SO_REUSEPORT socket per worker on each listener and starts the workers.
@@ -122,6 +127,7 @@ public:
 
 private:
   ProxySettings settings_;
+  ExplicitSettings explicit_;
   const TableSource& tables_;
   std::atomic<bool> stop_{false};
   std::vector<std::unique_ptr<Worker>> workers_;

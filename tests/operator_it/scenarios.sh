@@ -64,7 +64,7 @@ doc_ingress() {  # NAME HOST SERVICE [CLASS] [TLS_SECRET]
   printf -- '---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: %s, namespace: default}\nspec: {%s%srules: [{host: %s, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: %s, port: {number: 80}}}}]}}]}\n' "$1" "$class" "$tls" "$2" "$3"
 }
 
-doc_class() {  # MIN_TLS_VERSION
+doc_class() {  # MIN_TLS_VERSION [MAX_BODY_BYTES]
   cat <<YAML
 apiVersion: networking.k8s.io/v1
 kind: IngressClass
@@ -79,6 +79,7 @@ spec:
   sslRedirect: false
   hsts: {enabled: true, maxAgeSeconds: 600}
   tls: {minVersion: $1}
+  proxy: {maxBodyBytes: ${2:-0}}
 ---
 apiVersion: networking.k8s.io/v1
 kind: IngressClass
@@ -134,6 +135,18 @@ run_scenarios() {
   check "minVersion TLSv1.3: a TLS 1.3 client is served" backend-a \
     "$("${tls_curl[@]}" --tlsv1.3 "https://secure.test:$HTTPS_PORT/")"
   doc_class TLSv1.2 | apply_doc class
+
+  # The class's proxy limits apply without a restart too (no connection is cut for it).
+  post_size() {  # BYTES → the status of a POST with that body through the proxy
+    head -c "$1" /dev/zero | curl -s -o /dev/null --max-time 5 -w '%{http_code}' -H "Host: web.test" \
+      --data-binary @- "http://127.0.0.1:$HTTP_PORT/"
+  }
+  check "no body limit by default: a 4 KiB POST is forwarded" 200 "$(post_size 4096)"
+  doc_class TLSv1.2 1024 | apply_doc class
+  eventually "proxy.maxBodyBytes 1024 applies live: a 4 KiB POST gets 413" 10 413 "post_size 4096"
+  check "and a 512-byte POST is still forwarded" 200 "$(post_size 512)"
+  doc_class TLSv1.2 | apply_doc class
+  eventually "the limit lifted live" 10 200 "post_size 4096"
 
   # An edit goes live.
   doc_ingress web web.test svc-b | apply_doc web

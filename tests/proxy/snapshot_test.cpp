@@ -30,8 +30,11 @@ RouteTable sampleTable(const std::string& marker, size_t routes = 2) {
                   "web/ing rule 0 path " + std::to_string(i)});
   std::vector<TlsCertificate> certs = {
       {{"host0.example", "*.wild.example"}, "CERT", "KEY", "web/tls"}};
-  Listeners listeners{"127.0.0.1",  8080, 8443, "TLSv1.3", "ECDHE+AESGCM", "TLS_AES_128_GCM_SHA256",
-                      "max-age=600"};
+  // The class's proxy settings round-trip too (values unlike the defaults).
+  ClassProxySettings proxy{true, 7, 11, 2, 13, 32768, 1 << 20, true};
+  Listeners listeners{"127.0.0.1",   8080,           8443,
+                      "TLSv1.3",     "ECDHE+AESGCM", "TLS_AES_128_GCM_SHA256",
+                      "max-age=600", proxy};
   return RouteTable(backends, rs, 1, certs, 0, {{"tok-" + marker, "tok." + marker}}, listeners);
 }
 
