@@ -40,9 +40,20 @@ void printProblems(const std::vector<routes::RouteProblem>& problems) {
 json tableToJson(const proxy::RouteTable& table, uint64_t generation) {
   json out;
   out["generation"] = generation;
-  out["listeners"] = {{"address", table.listeners().address},
-                      {"http", table.listeners().http_port},
-                      {"https", table.listeners().https_port}};
+  const proxy::Listeners& listeners = table.listeners();
+  out["listeners"] = {{"address", listeners.address},
+                      {"http", listeners.http_port},
+                      {"https", listeners.https_port},
+                      {"tlsMinVersion", listeners.tls_min_version},
+                      {"hsts", listeners.hsts}};
+  if (listeners.proxy.present)
+    out["proxy"] = {{"headerTimeoutSeconds", listeners.proxy.header_timeout_seconds},
+                    {"idleTimeoutSeconds", listeners.proxy.idle_timeout_seconds},
+                    {"connectTimeoutSeconds", listeners.proxy.connect_timeout_seconds},
+                    {"upstreamTimeoutSeconds", listeners.proxy.upstream_timeout_seconds},
+                    {"maxHeaderBytes", listeners.proxy.max_head_bytes},
+                    {"maxBodyBytes", listeners.proxy.max_body_bytes},
+                    {"accessLog", listeners.proxy.access_log}};
   out["backends"] = json::array();
   for (const auto& b : table.backends()) {
     json endpoints = json::array();

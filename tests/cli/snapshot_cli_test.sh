@@ -21,7 +21,10 @@ python3 - "$WORK/dump.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["generation"] == 1, d["generation"]
-assert d["listeners"] == {"address": "127.0.0.1", "http": 8080, "https": 8443}, d["listeners"]
+assert d["listeners"] == {"address": "127.0.0.1", "http": 8080, "https": 8443, "tlsMinVersion": "TLSv1.2",
+                          "hsts": ""}, d["listeners"]
+# The class's proxy limits travel in the snapshot (the CRD's defaults here).
+assert d["proxy"]["maxHeaderBytes"] == 65536 and d["proxy"]["maxBodyBytes"] == 0, d["proxy"]
 routes = {(r["host"], r["path"], r["match"]): r["backend"] for r in d["routes"]}
 assert routes[("shop.example", "/api", "Prefix")] == "default/api:80", routes
 assert routes[("shop.example", "/healthz", "Exact")] == "default/api:80", routes
