@@ -94,8 +94,10 @@ YAML
 write_manifests v0
 "$PORTICO" snapshot compile --manifests "$WORK/manifests" --out "$WORK/routes.snap" \
   --acme-token "tok-123=tok-123.thumbprint" >/dev/null 2>&1 || { echo "snapshot compile failed"; exit 1; }
+METRICS_PORT=$(free_port)
 "$PORTICO" proxy --snapshot "$WORK/routes.snap" --http-address 127.0.0.1 --http-port 0 --https-port 0 --workers 2 \
-  --upstream-timeout 1 --max-body-bytes 2000000 --max-head-bytes 8192 >"$WORK/proxy.out" 2>"$WORK/proxy.err" &
+  --upstream-timeout 1 --max-body-bytes 2000000 --max-head-bytes 8192 --metrics-address "127.0.0.1:$METRICS_PORT" \
+  >"$WORK/proxy.out" 2>"$WORK/proxy.err" &
 PIDS+=($!)
 wait_line "$WORK/proxy.out" "listening on" 10 || { echo "proxy did not start"; cat "$WORK/proxy.err"; exit 1; }
 PORT=$(sed -n 's/.*http:\/\/127.0.0.1:\([0-9]*\) .*/\1/p' "$WORK/proxy.out")
@@ -255,6 +257,22 @@ for _ in $(seq 1 100); do
 done
 check "the last republished route is live (/v100 → the dead Service)" "502" "$("${C[@]}" -o /dev/null -w '%{http_code}' "$URL/v100")"
 check "an earlier republished route is gone (/v50 → back to /)" "200" "$("${C[@]}" -o /dev/null -w '%{http_code}' "$URL/v50")"
+
+# What `portico proxy --metrics-address` tells Prometheus about all that (summed over workers).
+# shellcheck source=../lib/metrics.sh
+source "$HERE/../lib/metrics.sh"
+M=$WORK/metrics.txt
+curl -s --max-time 5 "http://127.0.0.1:$METRICS_PORT/metrics" >"$M"
+check "the standalone proxy is ready" ok "$(curl -s --max-time 2 "http://127.0.0.1:$METRICS_PORT/readyz")"
+check_metric_above "requests of the Ingress 'app' to Service 'web', 2xx" "$M" 0 portico_proxy_requests_total \
+  'ingress="app"' 'service="web"' 'status_class="2xx"'
+check_metric_above "the dead backend: upstream connect failures" "$M" 0 portico_proxy_upstream_errors_total \
+  'service="dead"' 'reason="connect_failed"'
+check_metric_above "the slow backend: upstream timeouts" "$M" 0 portico_proxy_upstream_errors_total 'reason="timeout"'
+check_metric_above "413 and 431 counted as 4xx" "$M" 1 portico_proxy_requests_total 'status_class="4xx"'
+check_metric_above "TLS handshakes" "$M" 0 portico_proxy_tls_handshakes_total
+check_metric_above "request durations" "$M" 0 portico_proxy_request_duration_seconds_count 'ingress="app"'
+check_promtool "$M"
 
 echo "$PASSED passed, $FAILED failed"
 ((FAILED == 0))
