@@ -1,6 +1,7 @@
 #include "controllers/control_plane.h"
 
 #include "controllers/certificate/certificate_metrics.h"
+#include "controllers/certificate/replica_check.h"
 #include "operator/base/metrics.h"
 
 #include "operator/base/log.h"
@@ -113,6 +114,10 @@ void ControlPlane::wire() {
       return current && current->built.served.config ? current->built.served.config->metadata.name
                                                      : std::string();
     };
+    if (options_.replicas_service)
+      certificate_options.replicas = [this, service = *options_.replicas_service] {
+        return certificate::replicaAddresses(slices_->store().list(), service, "http");
+      };
     certificate_reconciler_ = std::make_unique<certificate::CertificateReconciler>(
         client_, configs_->store(), *publisher_, *events_, certificate_options, clock_);
     certificate_controller_ =

@@ -42,6 +42,9 @@ struct ControlPlaneOptions {
   std::chrono::milliseconds secret_grace{3000};
   // ACME: how the Certificate controller reaches CAs, and how it backs off.
   certificate::CertificateOptions certificates;
+  // The operator's own Service: its ready endpoints (port "http") are the replicas whose
+  // proxies must answer an HTTP-01 challenge before the CA is asked to validate.
+  std::optional<ObjectKey> replicas_service;
 };
 
 class ControlPlane {

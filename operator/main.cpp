@@ -161,6 +161,10 @@ int main(int argc, char** argv) {
   operator_cmd->add_option("--retry-period", op_retry_period, "seconds");
   operator_cmd->add_option("--watch-namespace", operator_flags.watch_namespace,
                            "watch Ingresses, Services and EndpointSlices in one namespace only");
+  operator_cmd->add_option(
+      "--replicas-service", operator_flags.replicas_service,
+      "[namespace/]name of the Service in front of the replicas: the CA is asked to validate "
+      "an HTTP-01 challenge once every ready endpoint of it (port \"http\") answers it");
 
   portico::commands::LocalFlags local_flags;
   auto* local_cmd = app.add_subcommand(

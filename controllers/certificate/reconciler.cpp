@@ -8,6 +8,7 @@
 #include "controllers/certificate/order_machine.h"
 #include "controllers/certificate/policies.h"
 #include "controllers/certificate/readiness.h"
+#include "controllers/certificate/replica_check.h"
 #include "controllers/certificate/secrets.h"
 #include "crds/secret.h"
 #include "operator/base/log.h"
@@ -262,24 +263,87 @@ Expected<runtime::Result> CertificateReconciler::reconcile(const runtime::Reques
   return advance(cert, **acme, *config, current);
 }
 
-// The tokens are in this replica's published snapshot — and have been long enough for the
-// proxies to adopt it (this one polls every 10 ms; other replicas follow the same watch).
-bool CertificateReconciler::tokensLive(const crds::OrderProgress& o) {
+// The tokens are in this replica's published snapshot; then either every replica's proxy
+// answers them (replicas known), or they have been published long enough for the proxies to
+// adopt them (this one polls every 10 ms; other replicas follow the same watch).
+bool CertificateReconciler::tokensLive(const crds::Certificate& cert) {
+  const crds::OrderProgress& o = *cert.status.order;
+  {
+    std::lock_guard lock(tokens_mutex_);
+    replicas_waiting_.erase(cert.metadata.key());
+  }
   if (o.responded || o.challenges.empty()) return false;
   auto published = publisher_.current();
   const auto steady_now = clock_.steadyNow();
-  bool settled = true;
-  std::lock_guard lock(tokens_mutex_);
-  for (const auto& c : o.challenges) {
-    const std::string* served =
-        published ? published->built.compiled.table.acmeKeyAuthorization(c.token) : nullptr;
-    if (!served || *served != c.key_authorization) return false;
-    auto [it, fresh] = token_seen_.emplace(c.token, steady_now);
-    if (fresh || steady_now - it->second < options_.token_propagation) settled = false;
+  Clock::MonoTime newest_seen{};
+  {
+    std::lock_guard lock(tokens_mutex_);
+    for (const auto& c : o.challenges) {
+      const std::string* served =
+          published ? published->built.compiled.table.acmeKeyAuthorization(c.token) : nullptr;
+      if (!served || *served != c.key_authorization) return false;
+      auto it = token_seen_.emplace(c.token, steady_now).first;
+      newest_seen = std::max(newest_seen, it->second);
+    }
   }
-  if (settled)
+  const auto waited = steady_now - newest_seen;
+  const std::vector<std::string> replicas =
+      options_.replicas ? options_.replicas() : std::vector<std::string>{};
+  const bool live = replicas.empty() ? waited >= options_.token_propagation
+                                     : replicasServe(cert, replicas, waited);
+  if (live) {
+    std::lock_guard lock(tokens_mutex_);
     for (const auto& c : o.challenges) token_seen_.erase(c.token);
-  return settled;
+  }
+  return live;
+}
+
+bool CertificateReconciler::replicasServe(const crds::Certificate& cert,
+                                          const std::vector<std::string>& replicas,
+                                          std::chrono::steady_clock::duration waited) {
+  auto transport = options_.transport_factory(TlsSettings{});
+  const auto silent = replicasNotServing(*transport, replicas, cert.status.order->challenges,
+                                         options_.replica_timeout);
+  if (silent.empty()) return true;
+  std::string names;
+  for (const auto& replica : silent) names += (names.empty() ? "" : ", ") + replica;
+  if (waited >= options_.replica_wait) {
+    const std::string message =
+        std::to_string(silent.size()) + " of " + std::to_string(replicas.size()) +
+        " replica(s) still do not answer the HTTP-01 challenge after " +
+        crds::formatDuration(std::chrono::duration_cast<std::chrono::seconds>(waited)) + " (" +
+        names + "); asking the CA anyway";
+    log::warn("replicas do not serve the challenge",
+              {{"certificate", cert.metadata.key().toString()}, {"replicas", names}});
+    events_.record({"portico.io/v1alpha1", "Certificate", cert.metadata.namespace_,
+                    cert.metadata.name, cert.metadata.uid},
+                   "Warning", "ReplicasNotServing", message);
+    return true;
+  }
+  std::lock_guard lock(tokens_mutex_);
+  replicas_waiting_[cert.metadata.key()] = silent;
+  return false;
+}
+
+Status CertificateReconciler::reportWaiting(crds::Certificate& cert) {
+  std::vector<std::string> waiting;
+  {
+    std::lock_guard lock(tokens_mutex_);
+    auto it = replicas_waiting_.find(cert.metadata.key());
+    if (it != replicas_waiting_.end()) waiting = it->second;
+  }
+  if (waiting.empty()) return Status::ok();
+  std::string names;
+  for (const auto& replica : waiting) names += (names.empty() ? "" : ", ") + replica;
+  const auto before = cert.status.conditions;
+  crds::setCondition(cert.status.conditions,
+                     {"Issuing", "True", "WaitingForReplicas",
+                      "the CA is asked to validate once every replica's proxy answers the "
+                      "HTTP-01 challenges; not yet: " +
+                          names,
+                      "", cert.metadata.generation},
+                     now());
+  return crds::sameConditions(before, cert.status.conditions) ? Status::ok() : writeStatus(cert);
 }
 
 void CertificateReconciler::stepEvent(const crds::Certificate& cert, const std::string& reason,
@@ -297,7 +361,7 @@ Expected<runtime::Result> CertificateReconciler::advance(crds::Certificate& cert
   if (o.dns_names != cert.spec.dns_names)
     return fail(cert, "SpecChanged", "spec.dnsNames changed during the order; starting again");
 
-  const OrderStep step = nextOrderStep(cert.status.order, tokensLive(o));
+  const OrderStep step = nextOrderStep(cert.status.order, tokensLive(cert));
   // 1. The HTTP-01 challenges of every authorization still pending, into status.
   if (step == OrderStep::FetchChallenges) {
     auto thumbprint = acme.thumbprint();
@@ -326,13 +390,25 @@ Expected<runtime::Result> CertificateReconciler::advance(crds::Certificate& cert
   }
 
   // 2. The tokens must be live in the proxies before the CA may validate (see tokensLive).
-  if (step == OrderStep::AwaitTokens) return after(20ms);
+  if (step == OrderStep::AwaitTokens) {
+    if (Status st = reportWaiting(cert); !st) return st;
+    return after(options_.replicas ? 100ms : 20ms);
+  }
   if (step == OrderStep::RespondChallenges) {
     for (const auto& c : o.challenges) {
       auto responded = acme.respond(c.url);
       if (!responded) return fail(cert, "ChallengeFailed", responded.error().message());
     }
     o.responded = true;
+    if (const auto* issuing = crds::findCondition(cert.status.conditions, "Issuing");
+        issuing && issuing->reason == "WaitingForReplicas")
+      crds::setCondition(cert.status.conditions,
+                         {"Issuing", "True", "ValidationRequested",
+                          "every replica answers the HTTP-01 challenges; the CA was asked to "
+                          "validate order " +
+                              o.url,
+                          "", cert.metadata.generation},
+                         now());
     if (Status st = writeStatus(cert); !st) return st;
     stepEvent(cert, "ValidationRequested",
               "the proxies answer the challenges; the CA was asked to validate");

@@ -2,7 +2,8 @@
 // in status (so every replica's proxy answers the challenges and a restart resumes the order):
 //   no order, trigger fires  → (account) → newOrder                          Issuing=True
 //   order pending            → fetch authorizations: HTTP-01 tokens into status → the snapshot
-//   tokens live in our proxy → tell the CA to validate
+//   tokens live in our proxy → tell the CA to validate (with replicas known: once every
+//                              replica's proxy answers them, replica_check.h)
 //   order ready              → key (kept in a Secret) + CSR → finalize
 //   order valid              → download, write the kubernetes.io/tls Secret    Ready=True
 //                              (tls.crt leaf + chain, tls.key, ca.crt when the chain has the root)
@@ -43,8 +44,17 @@ struct CertificateOptions {
   std::chrono::seconds backoff_cap{8 * 3600};
   std::string account_namespace = "default";   // where default account-key Secrets live
   std::function<std::string()> served_config;  // the served class's IngressClassConfig name
-  // How long a token must have been in the published snapshot before the CA is asked to look.
+  // How long a token must have been in the published snapshot before the CA is asked to look,
+  // when the replicas are not known.
   std::chrono::milliseconds token_propagation{250};
+  // High availability: "host:port" of every replica's plain-HTTP listener (the ready endpoints
+  // of the operator's own Service). When set and not empty, the CA is asked to validate only
+  // once each of them answers every challenge (replica_check.h).
+  std::function<std::vector<std::string>()> replicas;
+  std::chrono::milliseconds replica_timeout{1000};  // per replica check request
+  // A replica still silent after this is reported (Warning Event) and the CA asked anyway: the
+  // load balancer may well send the CA to a replica that answers.
+  std::chrono::milliseconds replica_wait{30000};
 };
 
 class CertificateReconciler final : public runtime::Reconciler {
@@ -60,7 +70,13 @@ private:
   Expected<runtime::Result> advance(crds::Certificate& cert, acme::AcmeClient& acme,
                                     const crds::IngressClassConfig& config,
                                     const crds::Secret* secret);
-  bool tokensLive(const crds::OrderProgress& order);
+  bool tokensLive(const crds::Certificate& cert);
+  // With replicas known: whether every one of them answers the challenges (or the wait for
+  // the silent ones is over). Records who is still silent in replicas_waiting_.
+  bool replicasServe(const crds::Certificate& cert, const std::vector<std::string>& replicas,
+                     std::chrono::steady_clock::duration waited);
+  // The Issuing condition says which replicas the order is waiting for (written on change).
+  Status reportWaiting(crds::Certificate& cert);
   Expected<runtime::Result> fail(crds::Certificate& cert, const std::string& reason,
                                  const std::string& message);
   Status writeStatus(const crds::Certificate& cert);
@@ -87,6 +103,7 @@ private:
   std::mutex tokens_mutex_;
   std::map<std::string, Clock::MonoTime> token_seen_;        // token → first seen in our snapshot
   std::map<ObjectKey, crds::OrderProgress> unsaved_orders_;  // created, status not yet written
+  std::map<ObjectKey, std::vector<std::string>> replicas_waiting_;  // replicas not answering yet
   AcmeAccounts accounts_;
   RenewalInfoCache renewal_info_;
 };

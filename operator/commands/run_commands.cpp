@@ -194,6 +194,17 @@ int runOperator(const OperatorFlags& flags) {
   const std::string own_namespace =
       std::getenv("POD_NAMESPACE") ? std::getenv("POD_NAMESPACE") : "default";
   options.certificates.account_namespace = own_namespace;
+  if (!flags.replicas_service.empty()) {
+    options.replicas_service = ObjectKey::parse(flags.replicas_service);
+    if (options.replicas_service->namespace_.empty())
+      options.replicas_service->namespace_ = own_namespace;
+    if (!flags.watch_namespace.empty() &&
+        flags.watch_namespace != options.replicas_service->namespace_)
+      log::warn(
+          "--replicas-service is outside --watch-namespace: its EndpointSlices are not "
+          "watched, so HTTP-01 challenges are not checked on every replica",
+          {{"service", options.replicas_service->toString()}});
+  }
   if (flags.leader_elect) {
     kube::LeaderElectionConfig lease;
     std::string ns = flags.lease_namespace;
@@ -208,7 +219,8 @@ int runOperator(const OperatorFlags& flags) {
   log::info("operator starting", {{"identity", options.identity},
                                   {"server", config->server},
                                   {"snapshot", options.snapshot_path},
-                                  {"leaderElection", flags.leader_elect ? "on" : "off"}});
+                                  {"leaderElection", flags.leader_elect ? "on" : "off"},
+                                  {"replicasService", flags.replicas_service}});
   return runPlanes(*client, options, flags.run, stop);
 }
 

@@ -33,6 +33,9 @@ struct OperatorFlags {
   std::chrono::milliseconds renew_deadline{10000};
   std::chrono::milliseconds retry_period{2000};
   std::string watch_namespace;
+  // "namespace/name" (or "name" in $POD_NAMESPACE) of the operator's own Service: its ready
+  // endpoints are the replicas that must answer an HTTP-01 challenge before the CA is asked.
+  std::string replicas_service;
 };
 
 struct LocalFlags {

@@ -3,7 +3,8 @@
 # with-cluster.sh with-pebble.sh acme_cluster_test.sh PORTICO SOURCE_ROOT): the CRDs install,
 # `kubectl apply` an Ingress annotated portico.io/tls-acme, `portico operator` obtains the
 # certificate (HTTP-01 answered by its own proxy) and serves it; the operator SIGKILLed in the
-# middle of a renewal resumes the same order with the same account.
+# middle of a renewal resumes the same order with the same account; with two replicas the CA
+# is asked to validate only once every replica's proxy answers the challenge.
 set -uo pipefail
 PORTICO=$1
 ROOT_DIR=$2
@@ -82,6 +83,51 @@ check "no second ACME account (the account key Secret is untouched)" "$account_r
 check "HTTPS still served after the renewal" web "$(https app.test)"
 check "the renewal request is recorded on the Secret" kill-test \
   "$(kubectl get secret app-tls -o jsonpath='{.metadata.annotations.portico\.io/renew}')"
+
+# High availability: the CA's validation request may reach any replica. Replica A leads on
+# another HTTP port; replica B follows on the port pebble validates against. The replicas are
+# the ready endpoints of a Service (--replicas-service): A asks the CA only once B's proxy
+# answers the challenge, so while B is frozen the order waits and says so in status.
+kill -TERM "$OPERATOR_PID"; wait "$OPERATOR_PID" 2>/dev/null
+P_A=$(free_port)
+printf -- '---\napiVersion: v1\nkind: Service\nmetadata: {name: portico-replicas, namespace: default}\nspec: {ports: [{name: http, port: 80}]}\n' | kubectl apply -f - >/dev/null
+for replica in "a $P_A" "b $HTTP_PORT"; do
+  set -- $replica
+  printf -- '---\napiVersion: %s\nkind: EndpointSlice\nmetadata: {name: portico-replicas-%s, namespace: default, labels: {kubernetes.io/service-name: portico-replicas}}\naddressType: IPv4\nports: [{name: http, port: %s}]\nendpoints: [{addresses: [127.0.0.1], conditions: {ready: true}}]\n' \
+    "$ES_API" "$1" "$2" | kubectl apply -f - >/dev/null
+done
+start_replica() {  # NAME EXTRA_ARGS...
+  local name=$1; shift
+  "$PORTICO" operator --kubeconfig "$KUBECONFIG" --snapshot "$WORK/$name.snapshot" --leader-elect \
+    --identity "$name" --replicas-service default/portico-replicas --lease-duration 4 --renew-deadline 3 \
+    --retry-period 0.5 "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+  PIDS+=($!)
+  wait_line "$WORK/$name.out" "listening on" 30 || fail "replica $name started"
+}
+start_replica replica-a --http-port "$P_A" --https-port -2
+holder() { kubectl get lease portico-leader -o jsonpath='{.spec.holderIdentity}' 2>/dev/null; }
+for _ in $(seq 1 100); do [[ $(holder) == replica-a ]] && break; sleep 0.1; done
+check "replica A leads" replica-a "$(holder)"
+start_replica replica-b
+B_PID=${PIDS[-1]}
+kill -STOP "$B_PID"
+# A name pebble has not validated yet (it may reuse a valid authorization for app.test).
+manifest_acme_ingress ha ha.test ha-tls | kubectl apply -f - >/dev/null
+issuing() { field ha-tls '.status.conditions[?(@.type=="Issuing")].reason'; }
+for _ in $(seq 1 100); do [[ $(issuing) == WaitingForReplicas ]] && break; sleep 0.1; done
+check "while replica B is frozen the order waits for it (Issuing reason)" WaitingForReplicas "$(issuing)"
+[[ $(issuing) == WaitingForReplicas ]] || kubectl get certificate ha-tls -o yaml | sed 's/^/# /'
+message=$(field ha-tls '.status.conditions[?(@.type=="Issuing")].message')
+grep -q "127.0.0.1:$HTTP_PORT" <<<"$message" && ! grep -q "127.0.0.1:$P_A" <<<"$message" \
+  && pass "the condition names the replica that does not answer: $message" \
+  || fail "the condition names replica B only: $message"
+sleep 1
+check "the CA is not asked while a replica cannot answer" "order responded=false" \
+  "$([[ -n $(field ha-tls '.status.order.url') ]] && echo order) responded=$(field ha-tls '.status.order.responded' | sed 's/^$/false/')"
+kill -CONT "$B_PID"
+for _ in $(seq 1 300); do [[ $(ready ha-tls) == True ]] && break; sleep 0.05; done
+check "once B answers, pebble validates through B and the certificate is issued (Ready)" True "$(ready ha-tls)"
+check "replica B serves the new certificate over HTTPS" web "$(https ha.test)"
 
 echo "$PASSED passed, $FAILED failed"
 ((FAILED == 0))

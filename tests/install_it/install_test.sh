@@ -85,7 +85,7 @@ YAML
 
 # 3. The operator with the ServiceAccount's RBAC only (not system:masters).
 METRICS_PORT=$(free_port)
-POD_NAMESPACE=$NS "$PORTICO" operator --kubeconfig "$SA_KUBECONFIG" --leader-elect --no-proxy \
+POD_NAMESPACE=$NS "$PORTICO" operator --kubeconfig "$SA_KUBECONFIG" --leader-elect --no-proxy --replicas-service portico \
   --snapshot "$WORK/routes.snapshot" --metrics-address "127.0.0.1:$METRICS_PORT" >"$WORK/out" 2>"$WORK/err" &
 PIDS+=($!)
 eventually() {  # SECONDS EXPECTED COMMAND... → the command's last output
