@@ -221,6 +221,37 @@ TEST_CASE("client: badNonce is retried with the nonce the error carried; the acc
   CHECK(payload["contact"] == json::array({"mailto:a@b.c"}));
 }
 
+TEST_CASE("client: newOrder asks for a profile the directory offers, refuses one it does not") {
+  testing::FakeTransport transport;
+  transport.enqueue(reply(200, R"({"newNonce":"https://ca/nonce","newAccount":"https://ca/acct",
+                                   "newOrder":"https://ca/order",
+                                   "meta":{"profiles":{"shortlived":"6-day certificates"}}})",
+                          {}));
+  transport.enqueue(reply(200, "", {{"Replay-Nonce", "n1"}}));
+  transport.enqueue(reply(201, R"({"status":"valid"})",
+                          {{"Location", "https://ca/acct/1"}, {"Replay-Nonce", "n2"}}));
+  transport.enqueue(reply(201,
+                          R"({"status":"pending","profile":"shortlived",
+                              "authorizations":["https://ca/authz/1"],"finalize":"https://ca/fin/1"})",
+                          {{"Location", "https://ca/order/1"}, {"Replay-Nonce", "n3"}}));
+  AcmeClient client(transport, "https://ca/dir", std::move(*generateAccountKey()));
+  REQUIRE(client.account({}));
+  auto order = client.newOrder({"a.test", "b.test"}, "shortlived");
+  REQUIRE(order);
+  auto requests = transport.requests();
+  REQUIRE(requests.size() == 4);
+  auto payload =
+      json::parse(*base64UrlDecode(json::parse(requests[3].body)["payload"].get<std::string>()));
+  CHECK(payload["profile"] == "shortlived");
+  CHECK(payload["identifiers"] == json::parse(R"([{"type":"dns","value":"a.test"},
+                                                  {"type":"dns","value":"b.test"}])"));
+
+  auto refused = client.newOrder({"a.test"}, "classic");
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().message().find("no profile \"classic\"") != std::string::npos);
+  CHECK(transport.requests().size() == 4);  // refused before anything was sent
+}
+
 TEST_CASE("client: a problem other than badNonce is not retried") {
   testing::FakeTransport transport;
   transport.enqueue(reply(200, R"({"newNonce":"n","newAccount":"a","newOrder":"o"})", {}));
