@@ -36,7 +36,7 @@ Connection::~Connection() {
 }
 
 void Connection::start() {
-  request_start_ = std::chrono::steady_clock::now();
+  request_start_ = worker_.now();
   deadline_ = request_start_ + worker_.settings().header_timeout;
   if (tls_store_) {
     ssl_ = SSL_new(tls_store_->acceptContext());
@@ -210,10 +210,10 @@ void Connection::respondLocally(int status, std::string_view reason, std::string
   if (close_after) {
     phase_ = Phase::Flushing;
     client_in_.clear();
-    deadline_ = std::chrono::steady_clock::now() + worker_.settings().idle_timeout;
+    deadline_ = worker_.now() + worker_.settings().idle_timeout;
   } else {
     phase_ = Phase::ReadHead;
-    deadline_ = std::chrono::steady_clock::now() + worker_.settings().idle_timeout;
+    deadline_ = worker_.now() + worker_.settings().idle_timeout;
   }
   flushClient();
 }
@@ -253,7 +253,7 @@ void Connection::finishExchange() {
     return;
   }
   phase_ = Phase::ReadHead;
-  deadline_ = std::chrono::steady_clock::now() + worker_.settings().idle_timeout;
+  deadline_ = worker_.now() + worker_.settings().idle_timeout;
   flushClient();
 }
 
@@ -281,10 +281,11 @@ void Connection::updateInterest() {
 }
 
 void Connection::logAccess(int status) {
-  const auto took = std::chrono::steady_clock::now() - request_start_;
+  const auto now = worker_.now();
+  const auto took = now - request_start_;
   (series_ ? series_ : worker_.seriesFor(nullptr, MatchResult{}))->record(status, took);
   series_.reset();
-  request_start_ = std::chrono::steady_clock::now();  // a 408 counts from here
+  request_start_ = now;  // a 408 counts from here
   if (!worker_.settings().access_log) return;
   auto ms = std::chrono::duration_cast<std::chrono::microseconds>(took).count() / 1000.0;
   log::info("access", {{"client", client_ip_},

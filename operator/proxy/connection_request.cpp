@@ -25,7 +25,7 @@ void Connection::startRequest() {
   limits.max_head_bytes = settings.max_head_bytes;
   auto status = http::parseRequestHead(client_in_, request_, limits);
   if (status == http::ParseStatus::Incomplete) return;
-  request_start_ = std::chrono::steady_clock::now();
+  request_start_ = worker_.now();
   method_.assign(request_.method.data(), request_.method.size());
   if (settings.access_log) {  // the head's views die with the buffer
     log_target_.assign(request_.target.data(), request_.target.size());
@@ -196,8 +196,7 @@ void Connection::forwardRequestBody() {
     }
   }
   // A client that is still sending is making progress.
-  if (!request_body_done_)
-    deadline_ = std::chrono::steady_clock::now() + worker_.settings().body_timeout;
+  if (!request_body_done_) deadline_ = worker_.now() + worker_.settings().body_timeout;
 }
 
 }  // namespace portico::proxy

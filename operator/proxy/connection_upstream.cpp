@@ -72,7 +72,7 @@ bool Connection::connectNext() {
       continue;
     }
     phase_ = Phase::Connecting;
-    deadline_ = std::chrono::steady_clock::now() + worker_.settings().connect_timeout;
+    deadline_ = worker_.now() + worker_.settings().connect_timeout;
     return true;
   }
   return false;
@@ -80,7 +80,7 @@ bool Connection::connectNext() {
 
 void Connection::onUpstreamConnected() {
   phase_ = Phase::Forwarding;
-  deadline_ = std::chrono::steady_clock::now() + worker_.settings().upstream_timeout;
+  deadline_ = worker_.now() + worker_.settings().upstream_timeout;
   upstream_out_.assign(request_head_out_);
   upstream_out_sent_ = 0;
   upstream_reusable_ = false;
@@ -156,7 +156,7 @@ void Connection::readUpstream() {
     eof = true;
     break;
   }
-  deadline_ = std::chrono::steady_clock::now() + worker_.settings().upstream_timeout;
+  deadline_ = worker_.now() + worker_.settings().upstream_timeout;
   processUpstreamData();
   if (phase_ != Phase::Forwarding || upstream_fd_ < 0) return;
   if (eof) {

@@ -105,11 +105,16 @@ void Worker::run(const std::atomic<bool>& stop) {
     adoptNewestTable();
     loop_.runOnce(
         std::chrono::milliseconds(50),
-        [](void* worker) { static_cast<Worker*>(worker)->adoptNewestTable(); }, this);
-    auto now = std::chrono::steady_clock::now();
-    if (now >= next_sweep) {
-      sweep(now);
-      next_sweep = now + std::chrono::milliseconds(100);
+        [](void* arg) {
+          auto* worker = static_cast<Worker*>(arg);
+          worker->now_ = std::chrono::steady_clock::now();
+          worker->adoptNewestTable();
+        },
+        this);
+    now_ = std::chrono::steady_clock::now();
+    if (now_ >= next_sweep) {
+      sweep(now_);
+      next_sweep = now_ + std::chrono::milliseconds(100);
     } else {
       // Finished connections are freed between turns, never while their events are dispatched.
       for (auto it = connections_.begin(); it != connections_.end();)

@@ -65,6 +65,10 @@ public:
   const ProxySettings& settings() const { return settings_; }
   const RouteTableConstSharedPtr& currentTable() const { return table_; }
   size_t connectionCount() const { return connections_.size(); }
+  // The time of this loop turn, read once when epoll_wait returns (as nginx and h2o do):
+  // timeouts are whole seconds, and request durations are measured from the turn that read
+  // the request to the turn that finished it. Saves several clock reads per request.
+  std::chrono::steady_clock::time_point now() const { return now_; }
   ProxyStats& stats() { return stats_; }
   const ProxyStats& stats() const { return stats_; }
   // The statistics series of a request routed by `table` (the worker's current table: a
@@ -99,6 +103,7 @@ private:
   RouteTableConstSharedPtr table_;
   std::shared_ptr<const TlsStore> tls_;
   uint64_t table_generation_ = 0;
+  std::chrono::steady_clock::time_point now_ = std::chrono::steady_clock::now();
   std::list<std::unique_ptr<Connection>> connections_;
 };
 
