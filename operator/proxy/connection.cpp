@@ -92,6 +92,7 @@ void Connection::checkTimeout(std::chrono::steady_clock::time_point now) {
       else
         upstreamFailed(504, UpstreamError::Timeout);
       break;
+    case Phase::Tunnel:  // nothing either way for upstream_timeout
     case Phase::Flushing:
     case Phase::Done: close(); break;
   }
@@ -138,7 +139,8 @@ void Connection::onIo(bool upstream, uint32_t events) {
     // TLS may hold decrypted bytes the socket no longer signals: always try to read then.
     if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) || ssl_) readClient();
   }
-  if (phase_ == Phase::ReadHead || phase_ == Phase::Forwarding) processBuffered();
+  if (phase_ == Phase::ReadHead || phase_ == Phase::Forwarding || phase_ == Phase::Tunnel)
+    processBuffered();
   if (phase_ != Phase::Done) updateInterest();
 }
 
@@ -171,11 +173,18 @@ void Connection::readClient() {
   if (client_eof_ && phase_ == Phase::ReadHead && client_in_.empty() &&
       client_out_.size() == client_out_sent_)
     close();
+  // The client ended the tunnel: close once the backend has what it sent (see flushUpstream).
+  else if (client_eof_ && phase_ == Phase::Tunnel && upstream_out_.size() == upstream_out_sent_)
+    close();
 }
 
 // Starts every complete request that is buffered (pipelining), one at a time, while the
 // client keeps up with the answers; then moves request body bytes along.
 void Connection::processBuffered() {
+  if (phase_ == Phase::Tunnel) {
+    relayTunnel();
+    return;
+  }
   while (phase_ == Phase::ReadHead && !client_in_.empty() &&
          client_out_.size() - client_out_sent_ < worker_.settings().buffer_high_water) {
     size_t before = client_in_.size();
@@ -270,7 +279,7 @@ void Connection::updateInterest() {
     if (events != client_events_ && worker_.loop().modify(client_fd_, events, &client_side_))
       client_events_ = events;
   }
-  if (upstream_fd_ >= 0 && phase_ == Phase::Forwarding) {
+  if (upstream_fd_ >= 0 && (phase_ == Phase::Forwarding || phase_ == Phase::Tunnel)) {
     uint32_t events = EPOLLRDHUP;
     if (upstream_out_.size() > upstream_out_sent_) events |= EPOLLOUT;
     if (client_out_.size() - client_out_sent_ < worker_.settings().buffer_high_water)

@@ -7,9 +7,10 @@
 // HTTP→HTTPS redirect? 308 → no endpoints? 503 → connect (a pooled connection first; on a
 // failed connect, the next endpoint) → request head rewritten (hop-by-hop headers dropped,
 // X-Forwarded-For/-Proto/-Host added, Host kept) → request body → response head and body back.
+// A WebSocket upgrade answered 101 turns the connection into a tunnel (connection_tunnel.cpp).
 //
-// One class, four files: connection.cpp (life cycle, client I/O, local answers, timeouts),
-// connection_tls.cpp, connection_request.cpp and connection_upstream.cpp.
+// One class, five files: connection.cpp (life cycle, client I/O, local answers, timeouts),
+// connection_tls.cpp, connection_request.cpp, connection_upstream.cpp and connection_tunnel.cpp.
 #pragma once
 
 #include <chrono>
@@ -46,6 +47,7 @@ private:
     Connecting,  // non-blocking connect to an upstream endpoint
     Forwarding,  // request (body) going up, response coming down
     Flushing,    // a local answer is written, then the connection closes
+    Tunnel,      // after a WebSocket upgrade (101): bytes relayed both ways until one side ends
     Done,
   };
 
@@ -80,6 +82,8 @@ private:
   void forwardRequestBody();
   void processUpstreamData();
   void finishExchange();
+  void startTunnel();
+  void relayTunnel();  // moves what either side sent to the other
   void closeUpstream(bool reusable);
   void close();
   void logAccess(int status);
@@ -128,6 +132,7 @@ private:
   std::string log_target_;  // copies for the access log (only when it is on)
   std::string log_host_;
   bool client_keep_alive_ = true;
+  bool upgrade_websocket_ = false;  // the request asks for a WebSocket upgrade, passed on
   http::BodyFraming request_framing_ = http::BodyFraming::None;
   uint64_t request_remaining_ = 0;
   uint64_t request_body_seen_ = 0;

@@ -43,6 +43,11 @@ void Connection::startRequest() {
   request_body_seen_ = 0;
   request_body_done_ = request_framing_ == http::BodyFraming::None;
   request_chunks_ = http::ChunkedDecoder{};
+  // WebSocket (RFC 6455 §4.1) is the one upgrade passed on (RFC 9110 §7.8): any other protocol
+  // (h2c above all) would let a client send the backend requests the routing never saw.
+  upgrade_websocket_ = request_.upgrade && request_.version_minor == 1 &&
+                       request_framing_ == http::BodyFraming::None &&
+                       http::listContains(request_.header("upgrade"), "websocket");
   response_head_done_ = false;
   upstream_in_.clear();
   attempts_ = 0;
@@ -153,6 +158,7 @@ void Connection::startRequest() {
   out += "\r\nX-Forwarded-Host: ";
   out.append(host_text);
   out += "\r\n";
+  if (upgrade_websocket_) out += "Connection: upgrade\r\nUpgrade: websocket\r\n";
   if (request_framing_ == http::BodyFraming::ContentLength)
     out += "Content-Length: " + std::to_string(request_.content_length) + "\r\n";
   else if (request_framing_ == http::BodyFraming::Chunked)

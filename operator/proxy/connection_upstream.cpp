@@ -130,6 +130,10 @@ bool Connection::flushUpstream() {
   }
   upstream_out_.clear();
   upstream_out_sent_ = 0;
+  if (phase_ == Phase::Tunnel && client_eof_) {  // the client ended the tunnel; all is sent
+    close();
+    return false;
+  }
   if (!client_in_.empty() && !request_body_done_) forwardRequestBody();
   return true;
 }
@@ -158,6 +162,13 @@ void Connection::readUpstream() {
   }
   deadline_ = worker_.now() + worker_.settings().upstream_timeout;
   processUpstreamData();
+  if (phase_ == Phase::Tunnel && eof) {
+    // The backend ended the tunnel: the client gets what is left, then the connection closes.
+    closeUpstream(false);
+    phase_ = Phase::Flushing;
+    flushClient();
+    return;
+  }
   if (phase_ != Phase::Forwarding || upstream_fd_ < 0) return;
   if (eof) {
     if (!response_head_done_) {
@@ -177,6 +188,10 @@ void Connection::readUpstream() {
 }
 
 void Connection::processUpstreamData() {
+  if (phase_ == Phase::Tunnel) {
+    relayTunnel();
+    return;
+  }
   while (!response_head_done_) {
     http::MessageHead head;
     auto status = http::parseResponseHead(upstream_in_, method_, head);
@@ -188,6 +203,7 @@ void Connection::processUpstreamData() {
     // An interim response (100 Continue, 103 Early Hints) is relayed; the final one follows.
     bool interim = head.status / 100 == 1 && head.status != 101;
     std::string& out = client_out_;
+    const size_t head_start = out.size();
     out += "HTTP/1.1 " + std::to_string(head.status) + " ";
     out.append(head.reason);
     out += "\r\n";
@@ -204,9 +220,15 @@ void Connection::processUpstreamData() {
       out += "\r\n";
       continue;
     }
-    if (head.status == 101) {  // upgrades are not supported yet: refuse cleanly
-      client_out_.clear();
-      upstreamFailed(502, UpstreamError::BadResponse);
+    if (head.status == 101) {
+      // Switching only to what was asked for: a WebSocket (RFC 6455 §4.1).
+      if (!upgrade_websocket_ || !http::listContains(head.header("upgrade"), "websocket")) {
+        out.resize(head_start);
+        upstreamFailed(502, UpstreamError::BadResponse);
+        return;
+      }
+      out += "Connection: upgrade\r\nUpgrade: websocket\r\n\r\n";
+      startTunnel();
       return;
     }
     // HSTS only over TLS (RFC 6797 §7.2); an upstream's own header wins.

@@ -6,9 +6,13 @@ GET  /slow?ms=N         -> answers after N milliseconds
 GET  /chunked?n=N       -> N chunks of 'chunk-i\\n' with Transfer-Encoding: chunked
 GET  /big?bytes=N       -> N bytes with Content-Length
 GET  /close             -> a close-delimited body (no Content-Length, Connection: close)
+GET  /ws (Upgrade: websocket) -> 101, then every WebSocket message is echoed (RFC 6455);
+                          the first message echoed is prefixed with the backend's name and
+                          the Upgrade/X-Forwarded-For headers the backend saw
 anything else           -> 200 with the backend's name
 Usage: backend.py PORT NAME
 """
+import base64
 import hashlib
 import json
 import socket
@@ -63,9 +67,54 @@ class Handler(BaseHTTPRequestHandler):
     def do_HEAD(self):
         self.do_GET()
 
+    def _websocket(self):
+        """RFC 6455 §4.2.2 handshake, then echo data frames until a close frame or EOF."""
+        key = self.headers.get("Sec-WebSocket-Key", "")
+        accept = base64.b64encode(
+            hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
+        self.send_response(101)
+        self.send_header("Upgrade", "websocket")
+        self.send_header("Connection", "Upgrade")
+        self.send_header("Sec-WebSocket-Accept", accept)
+        self.end_headers()
+        self.wfile.flush()
+        self.close_connection = True
+        first = True
+        while True:
+            head = self.rfile.read(2)
+            if len(head) < 2:
+                return
+            opcode, length = head[0] & 0x0F, head[1] & 0x7F
+            if length == 126:
+                length = int.from_bytes(self.rfile.read(2), "big")
+            elif length == 127:
+                length = int.from_bytes(self.rfile.read(8), "big")
+            mask = self.rfile.read(4) if head[1] & 0x80 else b"\0\0\0\0"
+            data = bytes(b ^ mask[i % 4] for i, b in enumerate(self.rfile.read(length)))
+            if opcode == 8:  # close: answer it and end
+                self.wfile.write(b"\x88\x00")
+                self.wfile.flush()
+                return
+            if first:
+                data = ("%s upgrade=%s xff=%s|" % (NAME, self.headers.get("Upgrade"),
+                                                   self.headers.get("X-Forwarded-For"))).encode() + data
+                first = False
+            out = bytes([0x80 | opcode])
+            if len(data) < 126:
+                out += bytes([len(data)])
+            elif len(data) < 65536:
+                out += bytes([126]) + len(data).to_bytes(2, "big")
+            else:
+                out += bytes([127]) + len(data).to_bytes(8, "big")
+            self.wfile.write(out + data)
+            self.wfile.flush()
+
     def do_GET(self):
         url = urlparse(self.path)
         query = parse_qs(url.query)
+        if url.path == "/ws" and self.headers.get("Upgrade", "").lower() == "websocket":
+            self._websocket()
+            return
         body = self._read_body()
         if url.path == "/echo":
             doc = {

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `portico proxy` over a compiled snapshot in front of real backend processes, driven by curl
 # and raw sockets: routing, keep-alive reuse, X-Forwarded-*, chunked and large bodies both ways,
-# dead and slow backends, limits, malformed and smuggling requests, pipelining, and snapshot
-# republishing under load without a failed request.
+# dead and slow backends, limits, malformed and smuggling requests, pipelining, WebSockets, and
+# snapshot republishing under load without a failed request or a cut WebSocket.
 # Usage: proxy_test.sh PORTICO_BINARY
 set -uo pipefail
 PORTICO=$1
@@ -218,7 +218,25 @@ PY
 check "the proxy survives clients that vanish mid-response" "200" "$("${C[@]}" -o /dev/null -w '%{http_code}' "$URL/")"
 check "no redirect where the class default says no" "200" "$("${C[@]}" -o /dev/null -w '%{http_code}' "$URL/")"
 
-# Republish the snapshot 100 times under load: no request fails, new routes go live.
+# WebSocket: the upgrade reaches the backend, messages are echoed both ways (every frame
+# length encoding), over HTTP and HTTPS; an h2c upgrade is not passed on.
+ws=$(python3 "$HERE/websocket_client.py" "$PORT" app.test 2>&1)
+check "WebSocket upgrade through the proxy (the backend saw Upgrade and X-Forwarded-For)" yes \
+  "$(grep -qE '^backend-[ab] upgrade=websocket xff=127.0.0.1$' <<<"$ws" && echo yes || echo "$ws")"
+check "WebSocket messages echoed both ways (5 B, 200 B, 70 KB, ...)" "ok=5 bad=0" "$(grep '^ok=' <<<"$ws")"
+check "the WebSocket close handshake passes and the connection ends" "closed-cleanly=yes" "$(grep '^closed' <<<"$ws")"
+check "a WebSocket quiet both ways for the upstream timeout (1 s here) is closed" "idle-closed=yes" \
+  "$(python3 "$HERE/websocket_client.py" "$PORT" app.test --idle 4 2>&1)"
+wss=$(python3 "$HERE/websocket_client.py" "$TLS_PORT" app.test --tls "$WORK/pki/ca.pem" 2>&1)
+check "WebSocket over TLS (wss)" "ok=5 bad=0" "$(grep '^ok=' <<<"$wss")"
+check "an h2c upgrade is not passed on (the backend sees no Upgrade)" "none" \
+  "$("${C[@]}" -H 'Connection: Upgrade, HTTP2-Settings' -H 'Upgrade: h2c' -H 'HTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA' "$URL/echo" \
+     | python3 -c 'import json,sys; print(json.load(sys.stdin)["headers"].get("Upgrade", "none"))')"
+
+# Republish the snapshot 100 times under load: no request fails, new routes go live, and a
+# WebSocket opened before keeps working throughout.
+python3 "$HERE/websocket_client.py" "$PORT" app.test --hold "$WORK/load.stop" >"$WORK/ws-hold.out" 2>&1 &
+WS_HOLD=$!
 python3 - "$PORT" "$WORK/load.stop" >"$WORK/load.out" <<'PY' &
 import http.client, os, sys, time
 port, stop = int(sys.argv[1]), sys.argv[2]
@@ -247,9 +265,15 @@ for i in $(seq 1 100); do
 done
 touch "$WORK/load.stop"
 wait $LOAD
+wait $WS_HOLD
 read -r load_ok load_bad <"$WORK/load.out"
 check "no failed request while the snapshot was republished 100 times" "0" "$load_bad"
 if ((load_ok > 0)); then pass "load ran ($load_ok requests)"; else fail "load ran no request"; fi
+ws_hold=$(grep '^ok=' "$WORK/ws-hold.out")
+[[ $ws_hold =~ ^ok=([0-9]+)\ bad=0$ && ${BASH_REMATCH[1]} -gt 10 ]] \
+  && pass "a WebSocket open through the 100 republishes kept echoing ($ws_hold)" \
+  || fail "the WebSocket held through the republishes: $(cat "$WORK/ws-hold.out")"
+check "and closed cleanly afterwards" "closed-cleanly=yes" "$(grep '^closed' "$WORK/ws-hold.out")"
 # The proxy adopts a snapshot within ~10 ms; wait for the last one, bounded.
 for _ in $(seq 1 100); do
   [[ $("${C[@]}" -o /dev/null -w '%{http_code}' "$URL/v100") == 502 ]] && break
@@ -271,6 +295,7 @@ check_metric_above "the dead backend: upstream connect failures" "$M" 0 portico_
 check_metric_above "the slow backend: upstream timeouts" "$M" 0 portico_proxy_upstream_errors_total 'reason="timeout"'
 check_metric_above "413 and 431 counted as 4xx" "$M" 1 portico_proxy_requests_total 'status_class="4xx"'
 check_metric_above "TLS handshakes" "$M" 0 portico_proxy_tls_handshakes_total
+check_metric_above "WebSocket upgrades counted as 1xx" "$M" 0 portico_proxy_requests_total 'status_class="1xx"'
 check_metric_above "request durations" "$M" 0 portico_proxy_request_duration_seconds_count 'ingress="app"'
 check_promtool "$M"
 
