@@ -68,7 +68,9 @@ Status DataPlane::run(CancelSource& stop,
   serving_ = true;
   std::string listening = "http://" + http.address + ":" + std::to_string(server.httpPort());
   if (https) listening += " and https://" + http.address + ":" + std::to_string(server.httpsPort());
-  log::info("proxy listening", {{"on", listening}, {"workers", std::to_string(workers)}});
+  log::info("proxy listening", {{"on", listening},
+                                {"workers", std::to_string(workers)},
+                                {"openFileLimit", std::to_string(server.openFileLimit())}});
   if (on_listening) on_listening(listening + " with " + std::to_string(workers) + " workers");
   bool told_listener_change = false;
   while (stop.sleepFor(std::chrono::milliseconds(10))) {

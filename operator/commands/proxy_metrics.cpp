@@ -43,7 +43,7 @@ public:
   std::vector<MetricFamily> Collect() const override {
     std::map<SeriesKey, Totals> totals;
     int64_t connections = 0;
-    uint64_t full = 0, resumed = 0;
+    uint64_t full = 0, resumed = 0, accept_pauses = 0;
     std::array<uint64_t, proxy::kHandshakeFailureKinds> failures{};
     bool serving = false;
     plane_.visitStats([&](const proxy::ProxyStats& stats) {
@@ -51,6 +51,7 @@ public:
       connections += stats.activeConnections();
       full += stats.fullHandshakes();
       resumed += stats.resumedHandshakes();
+      accept_pauses += stats.acceptPauses();
       for (size_t i = 0; i < failures.size(); ++i)
         failures[i] += stats.handshakeFailures(static_cast<proxy::HandshakeFailure>(i));
       stats.forEachSeries([&](const proxy::RequestSeries& series) {
@@ -115,6 +116,13 @@ public:
         "portico_proxy_active_connections", "Client connections open now", MetricType::Gauge, {}};
     active.metric.push_back(metrics::gaugeSample({}, static_cast<double>(connections)));
 
+    MetricFamily pauses{"portico_proxy_accept_pauses_total",
+                        "Times a worker stopped accepting for up to 100 ms because the process "
+                        "was out of file descriptors or socket memory",
+                        MetricType::Counter,
+                        {}};
+    pauses.metric.push_back(metrics::counterSample({}, static_cast<double>(accept_pauses)));
+
     MetricFamily handshakes{"portico_proxy_tls_handshakes_total",
                             "TLS handshakes completed, full or resumed (session ticket)",
                             MetricType::Counter,
@@ -135,7 +143,7 @@ public:
           static_cast<double>(failures[i])));
 
     std::vector<MetricFamily> out;
-    for (auto* family : {&requests, &durations, &upstream, &active, &handshakes, &failed})
+    for (auto* family : {&requests, &durations, &upstream, &active, &pauses, &handshakes, &failed})
       if (!family->metric.empty()) out.push_back(std::move(*family));
     return out;
   }

@@ -52,6 +52,7 @@ void Connection::start() {
 }
 
 void Connection::close() {
+  const bool was_open = phase_ != Phase::Done;
   if (upstream_fd_ >= 0) closeUpstream(upstream_parked_);  // a parked one is healthy: pool it
   if (ssl_) {
     // Best-effort close_notify, never waiting, and not on a connection that already failed.
@@ -66,6 +67,7 @@ void Connection::close() {
     worker_.stats().connectionClosed();
   }
   phase_ = Phase::Done;
+  if (was_open) worker_.connectionFinished(this);
 }
 
 void Connection::checkTimeout(std::chrono::steady_clock::time_point now) {

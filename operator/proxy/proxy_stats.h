@@ -86,6 +86,8 @@ public:
   void countHandshake(bool resumed) {
     (resumed ? resumed_handshakes_ : full_handshakes_).fetch_add(1, std::memory_order_relaxed);
   }
+  // The worker ran out of file descriptors (or socket memory) and rested its listeners.
+  void countAcceptPause() { accept_pauses_.fetch_add(1, std::memory_order_relaxed); }
   void countHandshakeFailure(HandshakeFailure failure) {
     handshake_failures_[static_cast<size_t>(failure)].fetch_add(1, std::memory_order_relaxed);
   }
@@ -95,6 +97,7 @@ public:
   int64_t activeConnections() const { return active_connections_.load(std::memory_order_relaxed); }
   uint64_t fullHandshakes() const { return full_handshakes_.load(std::memory_order_relaxed); }
   uint64_t resumedHandshakes() const { return resumed_handshakes_.load(std::memory_order_relaxed); }
+  uint64_t acceptPauses() const { return accept_pauses_.load(std::memory_order_relaxed); }
   uint64_t handshakeFailures(HandshakeFailure failure) const {
     return handshake_failures_[static_cast<size_t>(failure)].load(std::memory_order_relaxed);
   }
@@ -105,6 +108,7 @@ private:
   std::atomic<int64_t> active_connections_{0};
   std::atomic<uint64_t> full_handshakes_{0};
   std::atomic<uint64_t> resumed_handshakes_{0};
+  std::atomic<uint64_t> accept_pauses_{0};
   std::array<std::atomic<uint64_t>, kHandshakeFailureKinds> handshake_failures_{};
 };
 

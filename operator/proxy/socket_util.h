@@ -28,4 +28,8 @@ int connectTcp(const SocketAddress& address);
 
 void setNoDelay(int fd);
 
+// Raises this process's open-file limit to its hard limit (a proxy holds two descriptors per
+// proxied request; the usual soft limit is 1024). Returns the limit now in force.
+uint64_t raiseOpenFileLimit();
+
 }  // namespace portico::proxy

@@ -25,6 +25,7 @@ Worker::Worker(const ProxySettings& base, const ExplicitSettings& explicit_flags
 
 Worker::~Worker() {
   connections_.clear();
+  finished_.clear();
   if (http_.fd >= 0) ::close(http_.fd);
   if (https_.fd >= 0) ::close(https_.fd);
 }
@@ -36,13 +37,23 @@ Worker::~Worker() {
 // turn, at the same rate. The listener is level-triggered: the rest come on the next turns.
 constexpr int kAcceptsPerTurn = 1;
 
-void Worker::acceptAll(const Listener& listener) {
+void Worker::acceptAll(Listener& listener) {
   for (int i = 0; i < kAcceptsPerTurn; ++i) {
     sockaddr_storage peer{};
     socklen_t len = sizeof peer;
     int fd = ::accept4(listener.fd, reinterpret_cast<sockaddr*>(&peer), &len,
                        SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) return;  // EAGAIN, or a transient error (EMFILE...): try again next turn
+    if (fd < 0) {
+      // Out of descriptors or memory: the pending connection stays queued and the
+      // level-triggered listener would wake every turn for nothing. Rest it until the next
+      // sweep (as nginx's accept disabling); established connections go on meanwhile.
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        loop_.remove(listener.fd);
+        listener.paused = true;
+        stats_.countAcceptPause();
+      }
+      return;  // EAGAIN, or a transient error: try again next turn
+    }
     setNoDelay(fd);
     if (listener.tls && !tls_) {  // no TLS contexts yet: nothing to offer
       ::close(fd);
@@ -51,8 +62,9 @@ void Worker::acceptAll(const Listener& listener) {
     auto connection =
         std::make_unique<Connection>(*this, fd, addressToString(reinterpret_cast<sockaddr*>(&peer)),
                                      listener.tls ? tls_ : nullptr);
-    connection->start();
-    connections_.push_back(std::move(connection));
+    Connection* started = connection.get();
+    connections_.emplace(started, std::move(connection));  // before start(): it may end at once
+    started->start();
   }
 }
 
@@ -87,14 +99,15 @@ RequestSeriesPtr Worker::seriesFor(const RouteTable* table, const MatchResult& m
 }
 
 void Worker::sweep(std::chrono::steady_clock::time_point now) {
-  for (auto it = connections_.begin(); it != connections_.end();) {
-    (*it)->checkTimeout(now);
-    if ((*it)->finished())
-      it = connections_.erase(it);
-    else
-      ++it;
-  }
+  for (auto& entry : connections_) entry.second->checkTimeout(now);
   pool_.closeExpired(now);
+  for (Listener* listener : {&http_, &https_})
+    if (listener->paused && loop_.add(listener->fd, EPOLLIN, listener)) listener->paused = false;
+}
+
+void Worker::freeFinished() {
+  for (Connection* connection : finished_) connections_.erase(connection);
+  finished_.clear();
 }
 
 void Worker::run(const std::atomic<bool>& stop) {
@@ -115,17 +128,15 @@ void Worker::run(const std::atomic<bool>& stop) {
     if (now_ >= next_sweep) {
       sweep(now_);
       next_sweep = now_ + std::chrono::milliseconds(100);
-    } else {
-      // Finished connections are freed between turns, never while their events are dispatched.
-      for (auto it = connections_.begin(); it != connections_.end();)
-        it = (*it)->finished() ? connections_.erase(it) : std::next(it);
     }
+    freeFinished();
   }
 }
 
 Status ProxyServer::start(const ListenerSpec& http, const std::optional<ListenerSpec>& https,
                           int workers) {
   if (workers < 1) workers = 1;
+  open_file_limit_ = raiseOpenFileLimit();
   // Binds one socket of the listener; port 0 becomes the port the first socket got.
   auto bind = [](const ListenerSpec& spec, uint16_t& port, int& fd) -> Status {
     SocketAddress address;

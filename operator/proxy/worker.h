@@ -5,12 +5,12 @@
 #pragma once
 
 #include <atomic>
-#include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "operator/base/status.h"
@@ -65,6 +65,9 @@ public:
   const ProxySettings& settings() const { return settings_; }
   const RouteTableConstSharedPtr& currentTable() const { return table_; }
   size_t connectionCount() const { return connections_.size(); }
+  // Called by a connection the moment it ends: it is freed after the turn, never while its
+  // events are being dispatched, and without a walk over every connection.
+  void connectionFinished(Connection* connection) { finished_.push_back(connection); }
   // The time of this loop turn, read once when epoll_wait returns (as nginx and h2o do):
   // timeouts are whole seconds, and request durations are measured from the turn that read
   // the request to the turn that finished it. Saves several clock reads per request.
@@ -80,11 +83,13 @@ private:
     Worker* worker = nullptr;
     int fd = -1;
     bool tls = false;
+    bool paused = false;  // out of descriptors: off epoll until the next sweep
     void onIo(uint32_t) noexcept override { worker->acceptAll(*this); }
   };
-  void acceptAll(const Listener& listener);
+  void acceptAll(Listener& listener);
   void adoptNewestTable();
   void sweep(std::chrono::steady_clock::time_point now);
+  void freeFinished();
 
   const ProxySettings& base_;
   const ExplicitSettings& explicit_;
@@ -104,7 +109,8 @@ private:
   std::shared_ptr<const TlsStore> tls_;
   uint64_t table_generation_ = 0;
   std::chrono::steady_clock::time_point now_ = std::chrono::steady_clock::now();
-  std::list<std::unique_ptr<Connection>> connections_;
+  std::unordered_map<Connection*, std::unique_ptr<Connection>> connections_;
+  std::vector<Connection*> finished_;  // ended this turn, freed before the next
 };
 
 struct ListenerSpec {
@@ -125,6 +131,7 @@ public:
   void stop();
   uint16_t httpPort() const { return http_port_; }
   uint16_t httpsPort() const { return https_port_; }
+  uint64_t openFileLimit() const { return open_file_limit_; }  // raised to the hard limit
   // Every worker's statistics, for a scrape (valid until stop()).
   std::vector<const ProxyStats*> stats() const;
   // Drops the series the current table can no longer produce (deleted Ingresses, Services).
@@ -139,6 +146,7 @@ private:
   std::vector<std::thread> threads_;
   uint16_t http_port_ = 0;
   uint16_t https_port_ = 0;
+  uint64_t open_file_limit_ = 0;
 };
 
 }  // namespace portico::proxy

@@ -299,5 +299,47 @@ check_metric_above "WebSocket upgrades counted as 1xx" "$M" 0 portico_proxy_requ
 check_metric_above "request durations" "$M" 0 portico_proxy_request_duration_seconds_count 'ingress="app"'
 check_promtool "$M"
 
+# Out of file descriptors: a proxy limited to 64 rests its listener instead of spinning on it,
+# keeps serving the connections it has, and accepts again once descriptors are free.
+M2_PORT=$(free_port)
+(ulimit -n 64 && exec "$PORTICO" proxy --snapshot "$WORK/routes.snap" --http-address 127.0.0.1 --http-port 0 \
+  --https-port -2 --workers 1 --metrics-address "127.0.0.1:$M2_PORT") >"$WORK/proxy64.out" 2>"$WORK/proxy64.err" &
+P64=$!
+PIDS+=($P64)
+wait_line "$WORK/proxy64.out" "listening on" 10 || fail "the fd-limited proxy started"
+PORT64=$(sed -n 's/.*http:\/\/127.0.0.1:\([0-9]*\) .*/\1/p' "$WORK/proxy64.out")
+python3 - "$PORT64" "$P64" >"$WORK/fd.out" 2>&1 <<'PY'
+import http.client, os, socket, sys, time
+port, pid = int(sys.argv[1]), int(sys.argv[2])
+def get(conn):
+    conn.request("GET", "/", headers={"Host": "app.test"})
+    r = conn.getresponse()
+    r.read()
+    return r.status
+kept = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+print("before", get(kept))
+idle = []
+for _ in range(120):  # more than the proxy has descriptors for
+    idle.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+time.sleep(0.3)
+ticks = lambda: sum(int(x) for x in open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()[11:13])
+t0 = ticks()
+time.sleep(1.0)
+print("cpu_ticks_per_s", ticks() - t0)
+print("during", get(kept))
+for s in idle:
+    s.close()
+time.sleep(0.3)
+fresh = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+print("after", get(fresh))
+PY
+check "out of descriptors: a kept-alive connection is still served" "during 200" "$(grep '^during' "$WORK/fd.out")"
+ticks=$(sed -n 's/^cpu_ticks_per_s //p' "$WORK/fd.out")
+[[ -n $ticks ]] && ((ticks < 50)) && pass "the listener rests instead of spinning ($ticks of $(getconf CLK_TCK) ticks in 1 s)" \
+  || fail "the listener rests instead of spinning: $(cat "$WORK/fd.out")"
+check "descriptors free again: new connections are accepted" "after 200" "$(grep '^after' "$WORK/fd.out")"
+curl -s --max-time 5 "http://127.0.0.1:$M2_PORT/metrics" >"$WORK/metrics64.txt"
+check_metric_above "accept pauses counted" "$WORK/metrics64.txt" 0 portico_proxy_accept_pauses_total
+
 echo "$PASSED passed, $FAILED failed"
 ((FAILED == 0))
