@@ -204,12 +204,30 @@ void initController(std::string_view controller) {
   f.reconcile_seconds.Add({{"controller", text(controller)}}, latencyBuckets());
 }
 
-void initQueue(std::string_view queue) {
+QueueSeries queueSeries(std::string_view queue) {
   Families& f = families();
-  f.queue_adds.Add({{"name", text(queue)}});
-  f.queue_retries.Add({{"name", text(queue)}});
-  f.queue_depth.Add({{"name", text(queue)}});
-  f.queue_wait.Add({{"name", text(queue)}}, latencyBuckets());
+  QueueSeries series;
+  series.adds_ = &f.queue_adds.Add({{"name", text(queue)}});
+  series.retries_ = &f.queue_retries.Add({{"name", text(queue)}});
+  series.depth_ = &f.queue_depth.Add({{"name", text(queue)}});
+  series.wait_ = &f.queue_wait.Add({{"name", text(queue)}}, latencyBuckets());
+  return series;
+}
+
+void QueueSeries::countAdd() const {
+  if (adds_) adds_->Increment();
+}
+
+void QueueSeries::countRetry() const {
+  if (retries_) retries_->Increment();
+}
+
+void QueueSeries::setDepth(size_t depth) const {
+  if (depth_) depth_->Set(static_cast<double>(depth));
+}
+
+void QueueSeries::recordWait(double seconds) const {
+  if (wait_) wait_->Observe(seconds);
 }
 
 void recordReconcile(std::string_view controller, std::string_view result, double seconds) {
@@ -217,22 +235,6 @@ void recordReconcile(std::string_view controller, std::string_view result, doubl
   f.reconciles.Add({{"controller", text(controller)}, {"result", text(result)}}).Increment();
   if (result == "error") f.reconcile_errors.Add({{"controller", text(controller)}}).Increment();
   f.reconcile_seconds.Add({{"controller", text(controller)}}, latencyBuckets()).Observe(seconds);
-}
-
-void countQueueAdd(std::string_view queue) {
-  families().queue_adds.Add({{"name", text(queue)}}).Increment();
-}
-
-void countQueueRetry(std::string_view queue) {
-  families().queue_retries.Add({{"name", text(queue)}}).Increment();
-}
-
-void setQueueDepth(std::string_view queue, size_t depth) {
-  families().queue_depth.Add({{"name", text(queue)}}).Set(static_cast<double>(depth));
-}
-
-void recordQueueWait(std::string_view queue, double seconds) {
-  families().queue_wait.Add({{"name", text(queue)}}, latencyBuckets()).Observe(seconds);
 }
 
 void recordKubeRequest(std::string_view verb, std::string_view resource, int code, double seconds) {

@@ -15,6 +15,9 @@
 
 namespace prometheus {
 class Collectable;
+class Counter;
+class Gauge;
+class Histogram;
 class Registry;
 }  // namespace prometheus
 
@@ -34,12 +37,23 @@ std::string exposition();
 void initController(std::string_view controller);
 void recordReconcile(std::string_view controller, std::string_view result, double seconds);
 
-// Work queues (client-go's workqueue names).
-void initQueue(std::string_view queue);  // the queue's series at zero
-void countQueueAdd(std::string_view queue);
-void countQueueRetry(std::string_view queue);
-void setQueueDepth(std::string_view queue, size_t depth);
-void recordQueueWait(std::string_view queue, double seconds);
+// Work queues (client-go's workqueue names): one queue's series, resolved once so that a push
+// or a take costs no label lookup. A default-constructed QueueSeries records nothing.
+class QueueSeries {
+public:
+  void countAdd() const;
+  void countRetry() const;
+  void setDepth(size_t depth) const;
+  void recordWait(double seconds) const;
+
+private:
+  friend QueueSeries queueSeries(std::string_view queue);
+  prometheus::Counter* adds_ = nullptr;
+  prometheus::Counter* retries_ = nullptr;
+  prometheus::Gauge* depth_ = nullptr;
+  prometheus::Histogram* wait_ = nullptr;
+};
+QueueSeries queueSeries(std::string_view queue);  // creates the queue's series at zero
 
 // Kubernetes API requests. `verb`: get | list | watch | create | update | patch | delete;
 // `code`: the HTTP status, or 0 when no response arrived (connection failure, timeout).

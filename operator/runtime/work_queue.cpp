@@ -10,7 +10,7 @@ WorkQueue::WorkQueue(const Clock& clock, ExponentialBackoff failure_backoff)
 void WorkQueue::insertLocked(const ObjectKey& key) {
   if (shutting_down_ || dirty_.count(key)) return;
   dirty_.insert(key);
-  if (!metrics_name_.empty()) metrics::countQueueAdd(metrics_name_);
+  metrics_.countAdd();
   if (processing_.count(key)) return;  // queued again by done()
   pushLocked(key);
 }
@@ -19,7 +19,7 @@ void WorkQueue::pushLocked(const ObjectKey& key) {
   queue_.push_back(key);
   if (!metrics_name_.empty()) {
     queued_at_[key] = clock_.steadyNow();
-    metrics::setQueueDepth(metrics_name_, queue_.size());
+    metrics_.setDepth(queue_.size());
   }
   cv_.notify_one();
 }
@@ -27,7 +27,7 @@ void WorkQueue::pushLocked(const ObjectKey& key) {
 void WorkQueue::setMetricsName(std::string name) {
   std::lock_guard lock(mutex_);
   metrics_name_ = std::move(name);
-  if (!metrics_name_.empty()) metrics::initQueue(metrics_name_);
+  if (!metrics_name_.empty()) metrics_ = metrics::queueSeries(metrics_name_);
 }
 
 void WorkQueue::add(const ObjectKey& key) {
@@ -57,7 +57,7 @@ void WorkQueue::addRateLimited(const ObjectKey& key) {
   {
     std::lock_guard lock(mutex_);
     attempt = failures_[key]++;
-    if (!metrics_name_.empty()) metrics::countQueueRetry(metrics_name_);
+    metrics_.countRetry();
   }
   addAfter(key, failure_backoff_.delay(attempt));
 }
@@ -94,12 +94,11 @@ std::optional<ObjectKey> WorkQueue::get(std::chrono::milliseconds max_wait) {
       processing_.insert(key);
       if (!metrics_name_.empty()) {
         if (auto it = queued_at_.find(key); it != queued_at_.end()) {
-          metrics::recordQueueWait(
-              metrics_name_,
+          metrics_.recordWait(
               std::chrono::duration<double>(clock_.steadyNow() - it->second).count());
           queued_at_.erase(it);
         }
-        metrics::setQueueDepth(metrics_name_, queue_.size());
+        metrics_.setDepth(queue_.size());
       }
       return key;
     }

@@ -18,6 +18,7 @@
 
 #include "operator/base/backoff.h"
 #include "operator/base/clock.h"
+#include "operator/base/metrics.h"
 #include "operator/base/object_key.h"
 
 namespace portico::runtime {
@@ -70,6 +71,7 @@ private:
   std::unordered_map<ObjectKey, int> failures_;
   std::unordered_map<ObjectKey, Clock::MonoTime> queued_at_;  // for the wait-time histogram
   std::string metrics_name_;
+  metrics::QueueSeries metrics_;  // resolved when named
   bool shutting_down_ = false;
 };
 
