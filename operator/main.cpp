@@ -123,6 +123,12 @@ int main(int argc, char** argv) {
                                          "log one JSON line per request");
   proxy->add_option("--metrics-address", proxy_flags.metrics_address,
                     "host:port serving /metrics, /healthz and /readyz");
+  double proxy_shutdown_delay = 0, proxy_shutdown_grace = 25;
+  proxy->add_option("--shutdown-delay", proxy_shutdown_delay,
+                    "on SIGTERM, seconds to keep accepting (not ready, draining) before the "
+                    "listeners close");
+  proxy->add_option("--shutdown-grace", proxy_shutdown_grace,
+                    "on SIGTERM, seconds requests in flight and WebSockets get to finish");
 
   // Shared by `operator` and `local`.
   auto add_run_flags = [](CLI::App* cmd, portico::commands::RunFlags& run) {
@@ -141,6 +147,11 @@ int main(int argc, char** argv) {
                     "host:port serving /metrics, /healthz and /readyz");
     cmd->add_option("--debounce-ms", run.debounce_ms,
                     "quiet time before a change is compiled (bounded by 50 ms)");
+    cmd->add_option("--shutdown-delay", run.shutdown_delay_seconds,
+                    "on SIGTERM, seconds the proxy keeps accepting (not ready, draining) before "
+                    "its listeners close");
+    cmd->add_option("--shutdown-grace", run.shutdown_grace_seconds,
+                    "on SIGTERM, seconds requests in flight and WebSockets get to finish");
   };
 
   portico::commands::OperatorFlags operator_flags;
@@ -200,6 +211,8 @@ int main(int argc, char** argv) {
     given.max_head_bytes = max_head_opt->count() > 0;
     given.max_body_bytes = max_body_opt->count() > 0;
     given.access_log = access_log_opt->count() > 0;
+    proxy_flags.shutdown_delay = millis(proxy_shutdown_delay);
+    proxy_flags.shutdown_grace = millis(proxy_shutdown_grace);
     return portico::commands::runProxy(proxy_flags);
   }
   if (*operator_cmd) {

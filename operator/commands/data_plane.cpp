@@ -82,13 +82,29 @@ Status DataPlane::run(CancelSource& stop,
                 {{"serving", listening}});
     }
   }
-  serving_ = false;
+  serving_ = false;  // /readyz fails from now on
+  drain(server);
   {
     std::lock_guard lock(server_mutex_);
     server_ = nullptr;
   }
   server.stop();
   return Status::ok();
+}
+
+void DataPlane::drain(proxy::ProxyServer& server) {
+  using Clock = std::chrono::steady_clock;
+  const auto stopped_at = Clock::now();
+  server.drain();
+  log::info("draining", {{"connections", std::to_string(server.activeConnections())},
+                         {"acceptingFor", std::to_string(options_.shutdown_delay.count()) + "ms"},
+                         {"grace", std::to_string(options_.shutdown_grace.count()) + "ms"}});
+  while (Clock::now() - stopped_at < options_.shutdown_delay)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  server.stopAccepting();
+  while (server.activeConnections() > 0 && Clock::now() - stopped_at < options_.shutdown_grace)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  log::info("drained", {{"connectionsCut", std::to_string(server.activeConnections())}});
 }
 
 void DataPlane::visitStats(const std::function<void(const proxy::ProxyStats&)>& visit) {

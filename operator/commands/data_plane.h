@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -30,6 +31,12 @@ struct DataPlaneOptions {
   int workers = 0;                // default: one per core
   proxy::ProxySettings settings;  // until a snapshot names the class's settings
   proxy::ExplicitSettings explicit_settings;  // set on the command line: they win over the class's
+  // Graceful shutdown when `stop` fires: not ready and draining at once (responses end their
+  // connections, idle ones close), still accepting for `shutdown_delay` (while Kubernetes takes
+  // the replica out of its Service), then no new connections; requests in flight and
+  // WebSockets get until `shutdown_grace` after the stop.
+  std::chrono::milliseconds shutdown_delay{0};
+  std::chrono::milliseconds shutdown_grace{25000};
 };
 
 class DataPlane {
@@ -52,6 +59,8 @@ public:
   void visitStats(const std::function<void(const proxy::ProxyStats&)>& visit);
 
 private:
+  void drain(proxy::ProxyServer& server);
+
   DataPlaneOptions options_;
   std::function<void(uint64_t)> on_adopted_;
   mutable std::mutex server_mutex_;  // guards server_ against a scrape during start and stop

@@ -127,9 +127,18 @@ int runPlanes(kube::KubeClient& client, controllers::ControlPlaneOptions options
       auto published = control.publisher().current();
       crds::IngressClassConfigSpec spec =
           published->built.applied_spec.value_or(crds::IngressClassConfigSpec{});
-      data.emplace(DataPlaneOptions{options.snapshot_path, run.http_address, run.http_port,
-                                    run.https_port, static_cast<int>(spec.proxy.workers),
-                                    settingsFrom(spec.proxy), proxy::ExplicitSettings{}});
+      DataPlaneOptions data_options{options.snapshot_path,
+                                    run.http_address,
+                                    run.http_port,
+                                    run.https_port,
+                                    static_cast<int>(spec.proxy.workers),
+                                    settingsFrom(spec.proxy),
+                                    proxy::ExplicitSettings{}};
+      data_options.shutdown_delay =
+          std::chrono::milliseconds(static_cast<int64_t>(run.shutdown_delay_seconds * 1000));
+      data_options.shutdown_grace =
+          std::chrono::milliseconds(static_cast<int64_t>(run.shutdown_grace_seconds * 1000));
+      data.emplace(std::move(data_options));
       // Propagation: the earliest Kubernetes change in a generation → the workers have it.
       data->onAdopted([&control](uint64_t generation) {
         if (auto changed_at = control.publisher().changeTimeOf(generation))

@@ -20,6 +20,8 @@ struct RunFlags {
   std::string http_address;     // "" = the config's
   std::string metrics_address;  // host:port for /metrics, /healthz, /readyz; "" = none
   int debounce_ms = 5;
+  double shutdown_delay_seconds = 0;  // graceful shutdown of the embedded proxy (DataPlaneOptions)
+  double shutdown_grace_seconds = 25;
 };
 
 struct OperatorFlags {

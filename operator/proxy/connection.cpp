@@ -70,6 +70,14 @@ void Connection::close() {
   if (was_open) worker_.connectionFinished(this);
 }
 
+void Connection::closeIfIdle(std::chrono::steady_clock::time_point now) {
+  // Between the requests of a kept-alive connection; a connection accepted a moment ago has
+  // its first request on the way, so it gets a second to send a byte of it.
+  if (phase_ == Phase::ReadHead && client_in_.empty() && client_out_.size() == client_out_sent_ &&
+      (answered_ || now - request_start_ >= std::chrono::seconds(1)))
+    close();
+}
+
 void Connection::checkTimeout(std::chrono::steady_clock::time_point now) {
   if (phase_ == Phase::Done || now < deadline_) return;
   switch (phase_) {
@@ -206,7 +214,7 @@ void Connection::appendHsts(std::string& out) const {
 void Connection::respondLocally(int status, std::string_view reason, std::string_view body,
                                 bool close_after, std::string_view extra_headers) {
   response_status_ = status;
-  if (!client_keep_alive_) close_after = true;
+  if (!client_keep_alive_ || worker_.draining()) close_after = true;
   std::string& out = client_out_;
   out += "HTTP/1.1 " + std::to_string(status) + " ";
   out += reason;
@@ -257,7 +265,7 @@ void Connection::finishExchange() {
   logAccess(response_status_);
   table_.reset();
   backend_ = nullptr;
-  if (!client_keep_alive_ || !request_body_done_) {
+  if (!client_keep_alive_ || !request_body_done_ || worker_.draining()) {
     phase_ = Phase::Flushing;
     client_in_.clear();
     flushClient();
@@ -296,6 +304,7 @@ void Connection::logAccess(int status) {
   const auto took = now - request_start_;
   (series_ ? series_ : worker_.seriesFor(nullptr, MatchResult{}))->record(status, took);
   series_.reset();
+  answered_ = true;
   request_start_ = now;  // a 408 counts from here
   if (!worker_.settings().access_log) return;
   auto ms = std::chrono::duration_cast<std::chrono::microseconds>(took).count() / 1000.0;

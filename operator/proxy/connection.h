@@ -39,6 +39,8 @@ public:
 
   void start();
   bool finished() const { return phase_ == Phase::Done; }
+  // Shutting down: a connection between requests (nothing received, nothing to send) closes.
+  void closeIfIdle(std::chrono::steady_clock::time_point now);
   void checkTimeout(std::chrono::steady_clock::time_point now);
 
 private:
@@ -132,6 +134,7 @@ private:
   std::string log_target_;  // copies for the access log (only when it is on)
   std::string log_host_;
   bool client_keep_alive_ = true;
+  bool answered_ = false;           // a request was answered on this connection
   bool upgrade_websocket_ = false;  // the request asks for a WebSocket upgrade, passed on
   http::BodyFraming request_framing_ = http::BodyFraming::None;
   uint64_t request_remaining_ = 0;

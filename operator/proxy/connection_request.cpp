@@ -37,7 +37,8 @@ void Connection::startRequest() {
                    std::string(request_.error ? request_.error : "bad request") + "\n", true);
     return;
   }
-  client_keep_alive_ = request_.keep_alive && !client_eof_;
+  // Draining: this response says Connection: close, so the client goes elsewhere next time.
+  client_keep_alive_ = request_.keep_alive && !client_eof_ && !worker_.draining();
   request_framing_ = request_.framing;
   request_remaining_ = request_.content_length;
   request_body_seen_ = 0;

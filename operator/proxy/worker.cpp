@@ -99,10 +99,14 @@ RequestSeriesPtr Worker::seriesFor(const RouteTable* table, const MatchResult& m
 }
 
 void Worker::sweep(std::chrono::steady_clock::time_point now) {
-  for (auto& entry : connections_) entry.second->checkTimeout(now);
+  for (auto& entry : connections_) {
+    if (draining_) entry.second->closeIfIdle(now);
+    entry.second->checkTimeout(now);
+  }
   pool_.closeExpired(now);
   for (Listener* listener : {&http_, &https_})
-    if (listener->paused && loop_.add(listener->fd, EPOLLIN, listener)) listener->paused = false;
+    if (listener->paused && listener->fd >= 0 && loop_.add(listener->fd, EPOLLIN, listener))
+      listener->paused = false;
 }
 
 void Worker::freeFinished() {
@@ -110,9 +114,31 @@ void Worker::freeFinished() {
   finished_.clear();
 }
 
-void Worker::run(const std::atomic<bool>& stop) {
+void Worker::closeListeners() {
+  for (Listener* listener : {&http_, &https_}) {
+    if (listener->fd < 0) continue;
+    // Connections the kernel completed for this socket would be reset by close(): take them.
+    for (size_t before = connections_.size() + 1; connections_.size() != before;) {
+      before = connections_.size();
+      acceptAll(*listener);
+    }
+    if (!listener->paused) loop_.remove(listener->fd);
+    ::close(listener->fd);
+    listener->fd = -1;
+    listener->paused = false;
+  }
+  listeners_closed_ = true;
+}
+
+void Worker::run(const Shutdown& shutdown) {
   auto next_sweep = std::chrono::steady_clock::now();
-  while (!stop.load(std::memory_order_relaxed)) {
+  while (!shutdown.stop.load(std::memory_order_relaxed)) {
+    if (!draining_ && shutdown.draining.load(std::memory_order_relaxed)) {
+      draining_ = true;
+      next_sweep = now_;  // close the idle connections now
+    }
+    if (!listeners_closed_ && shutdown.stop_accepting.load(std::memory_order_relaxed))
+      closeListeners();
     // Top of the turn, and again when epoll wakes us: adopt the newest table. Requests
     // already routed keep theirs.
     adoptNewestTable();
@@ -168,9 +194,15 @@ Status ProxyServer::start(const ListenerSpec& http, const std::optional<Listener
   if (https) settings_.redirect_https_port = https_port;  // redirects name the port we serve
   for (auto& worker : workers_) {
     Worker* w = worker.get();
-    threads_.emplace_back([this, w] { w->run(stop_); });
+    threads_.emplace_back([this, w] { w->run({stop_, draining_, stop_accepting_}); });
   }
   return Status::ok();
+}
+
+int64_t ProxyServer::activeConnections() const {
+  int64_t total = 0;
+  for (const auto& worker : workers_) total += worker->stats().activeConnections();
+  return total;
 }
 
 std::vector<const ProxyStats*> ProxyServer::stats() const {

@@ -58,13 +58,21 @@ public:
          const TableSource& tables, int http_fd, int https_fd);
   ~Worker();
 
-  void run(const std::atomic<bool>& stop);
+  // Graceful shutdown, as ProxyServer::drain and stopAccepting set them.
+  struct Shutdown {
+    const std::atomic<bool>& stop;
+    const std::atomic<bool>& draining;
+    const std::atomic<bool>& stop_accepting;
+  };
+  void run(const Shutdown& shutdown);
 
   EventLoop& loop() { return loop_; }
   UpstreamPool& pool() { return pool_; }
   const ProxySettings& settings() const { return settings_; }
   const RouteTableConstSharedPtr& currentTable() const { return table_; }
   size_t connectionCount() const { return connections_.size(); }
+  // Draining (shutting down): responses end their connection, idle connections are closed.
+  bool draining() const { return draining_; }
   // Called by a connection the moment it ends: it is freed after the turn, never while its
   // events are being dispatched, and without a walk over every connection.
   void connectionFinished(Connection* connection) { finished_.push_back(connection); }
@@ -90,6 +98,8 @@ private:
   void adoptNewestTable();
   void sweep(std::chrono::steady_clock::time_point now);
   void freeFinished();
+  // Accepts what is already queued on the listeners, then closes them.
+  void closeListeners();
 
   const ProxySettings& base_;
   const ExplicitSettings& explicit_;
@@ -108,6 +118,8 @@ private:
   RouteTableConstSharedPtr table_;
   std::shared_ptr<const TlsStore> tls_;
   uint64_t table_generation_ = 0;
+  bool draining_ = false;
+  bool listeners_closed_ = false;
   std::chrono::steady_clock::time_point now_ = std::chrono::steady_clock::now();
   std::unordered_map<Connection*, std::unique_ptr<Connection>> connections_;
   std::vector<Connection*> finished_;  // ended this turn, freed before the next
@@ -132,6 +144,13 @@ public:
   uint16_t httpPort() const { return http_port_; }
   uint16_t httpsPort() const { return https_port_; }
   uint64_t openFileLimit() const { return open_file_limit_; }  // raised to the hard limit
+  // Graceful shutdown. drain(): every response from now on ends its connection and idle
+  // keep-alive connections are closed (clients move to another replica); the listeners still
+  // accept. stopAccepting(): the listeners are closed (after taking what is queued on them).
+  // Requests in flight and WebSocket tunnels go on until stop().
+  void drain() { draining_ = true; }
+  void stopAccepting() { stop_accepting_ = true; }
+  int64_t activeConnections() const;
   // Every worker's statistics, for a scrape (valid until stop()).
   std::vector<const ProxyStats*> stats() const;
   // Drops the series the current table can no longer produce (deleted Ingresses, Services).
@@ -142,6 +161,8 @@ private:
   ExplicitSettings explicit_;
   const TableSource& tables_;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> draining_{false};
+  std::atomic<bool> stop_accepting_{false};
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::thread> threads_;
   uint16_t http_port_ = 0;

@@ -341,5 +341,69 @@ check "descriptors free again: new connections are accepted" "after 200" "$(grep
 curl -s --max-time 5 "http://127.0.0.1:$M2_PORT/metrics" >"$WORK/metrics64.txt"
 check_metric_above "accept pauses counted" "$WORK/metrics64.txt" 0 portico_proxy_accept_pauses_total
 
+# Graceful shutdown (SIGTERM, as on a rolling update): not ready at once; kept-alive idle
+# connections closed; new connections still served for --shutdown-delay (with Connection:
+# close), refused after; the request in flight finishes; then the proxy exits by itself.
+M3_PORT=$(free_port)
+"$PORTICO" proxy --snapshot "$WORK/routes.snap" --http-address 127.0.0.1 --http-port 0 --https-port -2 --workers 2 \
+  --shutdown-delay 1 --shutdown-grace 10 --metrics-address "127.0.0.1:$M3_PORT" >"$WORK/proxy-drain.out" 2>"$WORK/proxy-drain.err" &
+PD=$!
+wait_line "$WORK/proxy-drain.out" "listening on" 10 || fail "the proxy to drain started"
+PORTD=$(sed -n 's/.*http:\/\/127.0.0.1:\([0-9]*\) .*/\1/p' "$WORK/proxy-drain.out")
+python3 - "$PORTD" "$PD" "$M3_PORT" >"$WORK/drain.out" 2>&1 <<'PY'
+import http.client, os, signal, socket, sys, threading, time, urllib.request
+port, pid, mport = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+def request(conn, path="/"):
+    conn.request("GET", path, headers={"Host": "app.test"})
+    r = conn.getresponse()
+    r.read()
+    return r
+def readyz():
+    try:
+        return urllib.request.urlopen("http://127.0.0.1:%d/readyz" % mport, timeout=2).status
+    except urllib.error.HTTPError as e:
+        return e.code
+    except Exception as e:
+        return type(e).__name__
+print("ready-before", readyz())
+idle = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+print("idle-first", request(idle).status)
+slow = {}
+def slow_request():
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    slow["status"] = request(c, "/slow?ms=2500").status
+thread = threading.Thread(target=slow_request)
+thread.start()
+time.sleep(0.3)
+os.kill(pid, signal.SIGTERM)
+time.sleep(0.3)
+print("ready-draining", readyz())
+idle.sock.settimeout(2)
+try:
+    print("idle-closed", "yes" if idle.sock.recv(1) == b"" else "no")
+except Exception as e:
+    print("idle-closed", type(e).__name__)
+during = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+r = request(during)
+print("during-delay", r.status, "connection:", r.getheader("Connection"))
+time.sleep(1.2)
+try:
+    socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    print("after-delay", "accepted")
+except ConnectionRefusedError:
+    print("after-delay", "refused")
+thread.join()
+print("in-flight", slow.get("status"))
+PY
+for _ in $(seq 1 80); do kill -0 "$PD" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$PD" 2>/dev/null; then drain_rc=running; kill -KILL "$PD"; else wait "$PD"; drain_rc=$?; fi
+check "SIGTERM: /readyz fails at once" "ready-draining 503" "$(grep '^ready-draining' "$WORK/drain.out")"
+check "SIGTERM: an idle kept-alive connection is closed" "idle-closed yes" "$(grep '^idle-closed' "$WORK/drain.out")"
+check "SIGTERM: a new connection during --shutdown-delay is served, told to close" "during-delay 200 connection: close" \
+  "$(grep '^during-delay' "$WORK/drain.out")"
+check "SIGTERM: after the delay new connections are refused" "after-delay refused" "$(grep '^after-delay' "$WORK/drain.out")"
+check "SIGTERM: the request in flight (2.5 s) completes" "in-flight 200" "$(grep '^in-flight' "$WORK/drain.out")"
+check "SIGTERM: the drained proxy exits by itself, status 0" "0" "$drain_rc"
+
 echo "$PASSED passed, $FAILED failed"
 ((FAILED == 0))
