@@ -11,7 +11,8 @@
 namespace portico::commands {
 
 Status DataPlane::run(CancelSource& stop,
-                      const std::function<void(const std::string&)>& on_listening) {
+                      const std::function<void(const std::string&)>& on_listening,
+                      const CancelSource* hurry) {
   proxy::TableSource tables;
   proxy::TlsStoreBuilder tls_builder;
   proxy::SnapshotReader reader(options_.snapshot_path);
@@ -83,7 +84,7 @@ Status DataPlane::run(CancelSource& stop,
     }
   }
   serving_ = false;  // /readyz fails from now on
-  drain(server);
+  drain(server, hurry);
   {
     std::lock_guard lock(server_mutex_);
     server_ = nullptr;
@@ -92,17 +93,19 @@ Status DataPlane::run(CancelSource& stop,
   return Status::ok();
 }
 
-void DataPlane::drain(proxy::ProxyServer& server) {
+void DataPlane::drain(proxy::ProxyServer& server, const CancelSource* hurry) {
   using Clock = std::chrono::steady_clock;
   const auto stopped_at = Clock::now();
   server.drain();
   log::info("draining", {{"connections", std::to_string(server.activeConnections())},
                          {"acceptingFor", std::to_string(options_.shutdown_delay.count()) + "ms"},
                          {"grace", std::to_string(options_.shutdown_grace.count()) + "ms"}});
-  while (Clock::now() - stopped_at < options_.shutdown_delay)
+  auto hurried = [hurry] { return hurry && hurry->cancelled(); };
+  while (!hurried() && Clock::now() - stopped_at < options_.shutdown_delay)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   server.stopAccepting();
-  while (server.activeConnections() > 0 && Clock::now() - stopped_at < options_.shutdown_grace)
+  while (!hurried() && server.activeConnections() > 0 &&
+         Clock::now() - stopped_at < options_.shutdown_grace)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   log::info("drained", {{"connectionsCut", std::to_string(server.activeConnections())}});
 }

@@ -43,8 +43,10 @@ class DataPlane {
 public:
   explicit DataPlane(DataPlaneOptions options) : options_(std::move(options)) {}
 
-  // Blocks until `stop` fires. `on_listening` gets "http://addr:port[ and https://addr:port]".
-  Status run(CancelSource& stop, const std::function<void(const std::string&)>& on_listening = {});
+  // Blocks until `stop` fires, then drains (DataPlaneOptions) unless `hurry` fires too.
+  // `on_listening` gets "http://addr:port[ and https://addr:port]".
+  Status run(CancelSource& stop, const std::function<void(const std::string&)>& on_listening = {},
+             const CancelSource* hurry = nullptr);
 
   bool serving() const { return serving_.load(); }
   uint64_t generation() const { return generation_.load(); }
@@ -59,7 +61,7 @@ public:
   void visitStats(const std::function<void(const proxy::ProxyStats&)>& visit);
 
 private:
-  void drain(proxy::ProxyServer& server);
+  void drain(proxy::ProxyServer& server, const CancelSource* hurry);
 
   DataPlaneOptions options_;
   std::function<void(uint64_t)> on_adopted_;

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "operator/base/log.h"
+#include "operator/commands/termination_watch.h"
 #include "operator/kube/client.h"
 #include "operator/kube/leader_election.h"
 #include "operator/runtime/informer.h"
@@ -88,7 +89,8 @@ int runWatch(const ConnectionFlags& flags, const WatchFlags& watch) {
   runtime::InformerOptions options;
   options.namespace_ = watch.namespace_;
   auto informer = std::make_shared<runtime::Informer<kube::Json>>(*client, resource, options);
-  CancelSource stop;
+  TerminationWatch signals;
+  CancelSource& stop = signals.stop();
   std::atomic<int> events{0};
   auto emit = [&](const char* what, const ObjectKey& key, const kube::Json& obj) {
     std::string line = std::string("{\"event\":\"") + what + "\",\"key\":\"" + key.toString() +
@@ -104,10 +106,7 @@ int runWatch(const ConnectionFlags& flags, const WatchFlags& watch) {
   });
   runtime::Manager manager(nullptr, {});
   manager.addCache(informer);
-  auto signals = runtime::watchTerminationSignals(stop);
   Status status = manager.run(stop);
-  stop.cancel();
-  signals.join();
   if (!status) {
     std::cerr << "portico: " << status.toString() << "\n";
     return 1;
@@ -136,10 +135,8 @@ int runLease(const ConnectionFlags& flags, const LeaseFlags& lease) {
        [&](const std::string& holder) {
          if (holder != identity) printLine("following " + holder);
        }});
-  CancelSource stop;
-  auto signals = runtime::watchTerminationSignals(stop);
-  elector.run(stop);
-  signals.join();
+  TerminationWatch signals;
+  elector.run(signals.stop());
   return 0;
 }
 

@@ -6,13 +6,13 @@
 #include "operator/commands/data_plane.h"
 #include "operator/commands/health_server.h"
 #include "operator/commands/proxy_metrics.h"
-#include "operator/runtime/manager.h"
+#include "operator/commands/termination_watch.h"
 
 namespace portico::commands {
 
 int runProxy(const ProxyFlags& flags) {
-  CancelSource stop;
-  auto signals = runtime::watchTerminationSignals(stop);
+  TerminationWatch signals;
+  CancelSource& stop = signals.stop();
   DataPlane plane(flags);
   auto proxy_metrics = makeProxyMetrics(plane);
   metrics::addCollectable(proxy_metrics);
@@ -20,16 +20,13 @@ int runProxy(const ProxyFlags& flags) {
   if (!flags.metrics_address.empty()) {
     if (Status st = health.start(flags.metrics_address); !st) {
       std::cerr << "portico: " << st.message() << "\n";
-      stop.cancel();
-      signals.join();
       return 1;
     }
   }
-  Status st = plane.run(stop, [](const std::string& listening) {
-    std::cout << "listening on " << listening << std::endl;
-  });
-  stop.cancel();
-  signals.join();
+  Status st = plane.run(
+      stop,
+      [](const std::string& listening) { std::cout << "listening on " << listening << std::endl; },
+      &signals.hurry());
   health.stop();
   if (!st) {
     std::cerr << "portico: " << st.message() << "\n";

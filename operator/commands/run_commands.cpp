@@ -18,6 +18,7 @@
 #include "operator/commands/data_plane.h"
 #include "operator/commands/health_server.h"
 #include "operator/commands/proxy_metrics.h"
+#include "operator/commands/termination_watch.h"
 #include "operator/http/cpprest_transport.h"
 #include "operator/kube/config.h"
 #include "operator/local/kinds.h"
@@ -51,7 +52,7 @@ proxy::ProxySettings settingsFrom(const crds::ProxyTuning& tuning) {
 
 // Runs the control plane and (unless disabled) the embedded proxy until SIGTERM/SIGINT.
 int runPlanes(kube::KubeClient& client, controllers::ControlPlaneOptions options,
-              const RunFlags& run, CancelSource& stop) {
+              const RunFlags& run, CancelSource& stop, const CancelSource& hurry) {
   options.selection.controller = run.controller_name;
   options.selection.ingress_class = run.ingress_class;
   options.publisher.debounce = std::chrono::milliseconds(run.debounce_ms);
@@ -149,9 +150,12 @@ int runPlanes(kube::KubeClient& client, controllers::ControlPlaneOptions options
       proxy_metrics = makeProxyMetrics(*data);
       metrics::addCollectable(proxy_metrics);
       serving_plane = &*data;
-      data_status = data->run(stop, [](const std::string& listening) {
-        std::cout << "listening on " << listening << std::endl;
-      });
+      data_status = data->run(
+          stop,
+          [](const std::string& listening) {
+            std::cout << "listening on " << listening << std::endl;
+          },
+          &hurry);
       if (!data_status) stop.cancel();
     }
   }
@@ -166,26 +170,11 @@ int runPlanes(kube::KubeClient& client, controllers::ControlPlaneOptions options
   return 0;
 }
 
-// SIGTERM/SIGINT → `stop`; joins the watcher when the command returns.
-class TerminationWatch {
-public:
-  explicit TerminationWatch(CancelSource& stop)
-      : stop_(stop), thread_(runtime::watchTerminationSignals(stop)) {}
-  ~TerminationWatch() {
-    stop_.cancel();
-    thread_.join();
-  }
-
-private:
-  CancelSource& stop_;
-  std::thread thread_;
-};
-
 }  // namespace
 
 int runOperator(const OperatorFlags& flags) {
-  CancelSource stop;
-  TerminationWatch signals(stop);
+  TerminationWatch signals;
+  CancelSource& stop = signals.stop();
   auto config = kube::resolveConfig(flags.connection.kubeconfig, flags.connection.context);
   if (!config) {
     std::cerr << "portico: " << config.error().message() << "\n";
@@ -230,12 +219,12 @@ int runOperator(const OperatorFlags& flags) {
                                   {"snapshot", options.snapshot_path},
                                   {"leaderElection", flags.leader_elect ? "on" : "off"},
                                   {"replicasService", flags.replicas_service}});
-  return runPlanes(*client, options, flags.run, stop);
+  return runPlanes(*client, options, flags.run, stop, signals.hurry());
 }
 
 int runLocal(const LocalFlags& flags) {
-  CancelSource stop;
-  TerminationWatch signals(stop);
+  TerminationWatch signals;
+  CancelSource& stop = signals.stop();
   std::error_code ec;
   std::filesystem::create_directories(flags.state_dir, ec);
   if (ec) {
@@ -263,7 +252,7 @@ int runLocal(const LocalFlags& flags) {
   log::info("local mode", {{"manifests", flags.manifests_dir},
                            {"state", flags.state_dir},
                            {"snapshot", options.snapshot_path}});
-  int code = runPlanes(client, options, flags.run, stop);
+  int code = runPlanes(client, options, flags.run, stop, signals.hurry());
   stop.cancel();
   watch_thread.join();
   return code;

@@ -120,18 +120,23 @@ void blockTerminationSignals() {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
-std::thread watchTerminationSignals(CancelSource& stop) {
-  return std::thread([&stop] {
+std::thread watchTerminationSignals(CancelSource& stop, CancelSource& hurry) {
+  return std::thread([&stop, &hurry] {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     timespec tick{0, 200 * 1000 * 1000};
-    while (!stop.cancelled()) {
+    while (!hurry.cancelled()) {
       int sig = sigtimedwait(&set, nullptr, &tick);
-      if (sig == SIGTERM || sig == SIGINT) {
-        log::info("signal received, stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+      if (sig != SIGTERM && sig != SIGINT) continue;
+      const char* name = sig == SIGTERM ? "SIGTERM" : "SIGINT";
+      if (!stop.cancelled()) {
+        log::info("signal received, stopping", {{"signal", name}});
         stop.cancel();
+      } else {
+        log::info("second signal received, stopping now", {{"signal", name}});
+        hurry.cancel();
       }
     }
   });

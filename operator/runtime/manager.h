@@ -65,8 +65,10 @@ private:
 };
 
 // Termination signals: block SIGTERM/SIGINT in every thread (call first thing in main, before
-// any thread starts), then a watcher thread turns them into cancel().
+// any thread starts), then a watcher thread turns the first into stop.cancel() (a graceful
+// shutdown) and a second into hurry.cancel() (stop draining now). The watcher ends once `hurry`
+// is cancelled: cancel it when the command returns.
 void blockTerminationSignals();
-std::thread watchTerminationSignals(CancelSource& stop);
+std::thread watchTerminationSignals(CancelSource& stop, CancelSource& hurry);
 
 }  // namespace portico::runtime

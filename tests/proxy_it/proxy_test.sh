@@ -404,6 +404,36 @@ check "SIGTERM: a new connection during --shutdown-delay is served, told to clos
 check "SIGTERM: after the delay new connections are refused" "after-delay refused" "$(grep '^after-delay' "$WORK/drain.out")"
 check "SIGTERM: the request in flight (2.5 s) completes" "in-flight 200" "$(grep '^in-flight' "$WORK/drain.out")"
 check "SIGTERM: the drained proxy exits by itself, status 0" "0" "$drain_rc"
+# A second signal ends the drain at once (Ctrl-C twice): the 5 s request in flight is cut.
+"$PORTICO" proxy --snapshot "$WORK/routes.snap" --http-address 127.0.0.1 --http-port 0 --https-port -2 --workers 1 \
+  --shutdown-grace 20 >"$WORK/proxy-hurry.out" 2>"$WORK/proxy-hurry.err" &
+PH=$!
+wait_line "$WORK/proxy-hurry.out" "listening on" 10 || fail "the proxy to hurry started"
+PORTH=$(sed -n 's/.*http:\/\/127.0.0.1:\([0-9]*\) .*/\1/p' "$WORK/proxy-hurry.out")
+python3 - "$PORTH" "$PH" >"$WORK/hurry.out" 2>&1 <<'PY'
+import http.client, os, signal, sys, threading, time
+port, pid = int(sys.argv[1]), int(sys.argv[2])
+result = {}
+def slow():
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        c.request("GET", "/slow?ms=5000", headers={"Host": "app.test"})
+        result["slow"] = c.getresponse().status
+    except Exception as e:
+        result["slow"] = "cut"
+thread = threading.Thread(target=slow)
+thread.start()
+time.sleep(0.3)
+os.kill(pid, signal.SIGTERM)
+time.sleep(0.5)
+os.kill(pid, signal.SIGTERM)
+thread.join()
+print("slow", result["slow"])
+PY
+for _ in $(seq 1 50); do kill -0 "$PH" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$PH" 2>/dev/null; then hurry_rc=running; kill -KILL "$PH"; else wait "$PH"; hurry_rc=$?; fi
+check "a second SIGTERM ends the drain: the request in flight is cut" "slow cut" "$(cat "$WORK/hurry.out")"
+check "and the proxy has exited, status 0" "0" "$hurry_rc"
 
 echo "$PASSED passed, $FAILED failed"
 ((FAILED == 0))
