@@ -164,12 +164,16 @@ run_scenarios() {
     "event_reasons broken | grep -x ServiceNotFound | head -n1"
   check "an unknown Service answers 503" 503 "$(body broken.test /)"
 
-  # EndpointSlice changes under keep-alive load: no request fails, both backends answer.
+  # EndpointSlice changes under keep-alive load: no request fails, both backends answer, and a
+  # WebSocket opened before stays up (its tunnel keeps the backend it was routed to).
   doc_ingress live live.test svc-a | apply_doc live
   eventually "a new Ingress goes live" 10 backend-a "body live.test /"
   rm -f "$WORK/load.stop"
   python3 "$HERE/../lib/keepalive_load.py" "$HTTP_PORT" live.test "$WORK/load.stop" >"$WORK/load.out" &
   local load=$!
+  python3 "$HERE/../proxy_it/websocket_client.py" "$HTTP_PORT" live.test --hold "$WORK/load.stop" \
+    >"$WORK/ws.out" 2>&1 &
+  local ws=$!
   sleep 0.3
   for i in $(seq 1 10); do
     local port=$PORT_A
@@ -179,9 +183,14 @@ run_scenarios() {
   done
   touch "$WORK/load.stop"
   wait $load
-  local ok bad reconnects distinct
+  wait $ws
+  local ok bad reconnects distinct ws_result
   read -r ok bad reconnects distinct <"$WORK/load.out"
   check "no failed request while EndpointSlices changed 10 times" 0 "$bad"
+  ws_result=$(grep '^ok=' "$WORK/ws.out")
+  [[ $ws_result =~ ^ok=([0-9]+)\ bad=0$ && ${BASH_REMATCH[1]} -gt 10 ]] \
+    && pass "a WebSocket stayed up through the changes ($ws_result)" \
+    || fail "a WebSocket stayed up through the changes: $(cat "$WORK/ws.out")"
   check "the keep-alive connection was never dropped" 0 "$reconnects"
   check "both backends answered during the changes" 2 "$distinct"
   if ((ok > 0)); then pass "keep-alive load ran ($ok requests)"; else fail "keep-alive load ran no request"; fi
