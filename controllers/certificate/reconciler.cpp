@@ -29,6 +29,12 @@ runtime::Result after(std::chrono::milliseconds delay) {
   return runtime::Result{delay};
 }
 
+std::string joinReplicas(const std::vector<std::string>& replicas) {
+  std::string names;
+  for (const auto& replica : replicas) names += (names.empty() ? "" : ", ") + replica;
+  return names;
+}
+
 std::chrono::milliseconds pollDelay(const acme::AcmeClient& acme) {
   auto hint = acme.lastRetryAfter().value_or(std::chrono::seconds(0));
   return std::clamp<std::chrono::milliseconds>(hint, 250ms, 30s);
@@ -266,12 +272,9 @@ Expected<runtime::Result> CertificateReconciler::reconcile(const runtime::Reques
 // The tokens are in this replica's published snapshot; then either every replica's proxy
 // answers them (replicas known), or they have been published long enough for the proxies to
 // adopt them (this one polls every 10 ms; other replicas follow the same watch).
-bool CertificateReconciler::tokensLive(const crds::Certificate& cert) {
+bool CertificateReconciler::tokensLive(const crds::Certificate& cert,
+                                       std::vector<std::string>& silent) {
   const crds::OrderProgress& o = *cert.status.order;
-  {
-    std::lock_guard lock(tokens_mutex_);
-    replicas_waiting_.erase(cert.metadata.key());
-  }
   if (o.responded || o.challenges.empty()) return false;
   auto published = publisher_.current();
   const auto steady_now = clock_.steadyNow();
@@ -290,7 +293,7 @@ bool CertificateReconciler::tokensLive(const crds::Certificate& cert) {
   const std::vector<std::string> replicas =
       options_.replicas ? options_.replicas() : std::vector<std::string>{};
   const bool live = replicas.empty() ? waited >= options_.token_propagation
-                                     : replicasServe(cert, replicas, waited);
+                                     : replicasServe(cert, replicas, waited, silent);
   if (live) {
     std::lock_guard lock(tokens_mutex_);
     for (const auto& c : o.challenges) token_seen_.erase(c.token);
@@ -300,14 +303,14 @@ bool CertificateReconciler::tokensLive(const crds::Certificate& cert) {
 
 bool CertificateReconciler::replicasServe(const crds::Certificate& cert,
                                           const std::vector<std::string>& replicas,
-                                          std::chrono::steady_clock::duration waited) {
+                                          std::chrono::steady_clock::duration waited,
+                                          std::vector<std::string>& silent) {
   auto transport = options_.transport_factory(TlsSettings{});
-  const auto silent = replicasNotServing(*transport, replicas, cert.status.order->challenges,
-                                         options_.replica_timeout);
+  silent = replicasNotServing(*transport, replicas, cert.status.order->challenges,
+                              options_.replica_timeout);
   if (silent.empty()) return true;
-  std::string names;
-  for (const auto& replica : silent) names += (names.empty() ? "" : ", ") + replica;
   if (waited >= options_.replica_wait) {
+    const std::string names = joinReplicas(silent);
     const std::string message =
         std::to_string(silent.size()) + " of " + std::to_string(replicas.size()) +
         " replica(s) still do not answer the HTTP-01 challenge after " +
@@ -318,29 +321,21 @@ bool CertificateReconciler::replicasServe(const crds::Certificate& cert,
     events_.record({"portico.io/v1alpha1", "Certificate", cert.metadata.namespace_,
                     cert.metadata.name, cert.metadata.uid},
                    "Warning", "ReplicasNotServing", message);
+    silent.clear();
     return true;
   }
-  std::lock_guard lock(tokens_mutex_);
-  replicas_waiting_[cert.metadata.key()] = silent;
   return false;
 }
 
-Status CertificateReconciler::reportWaiting(crds::Certificate& cert) {
-  std::vector<std::string> waiting;
-  {
-    std::lock_guard lock(tokens_mutex_);
-    auto it = replicas_waiting_.find(cert.metadata.key());
-    if (it != replicas_waiting_.end()) waiting = it->second;
-  }
-  if (waiting.empty()) return Status::ok();
-  std::string names;
-  for (const auto& replica : waiting) names += (names.empty() ? "" : ", ") + replica;
+Status CertificateReconciler::reportWaiting(crds::Certificate& cert,
+                                            const std::vector<std::string>& silent) {
+  if (silent.empty()) return Status::ok();
   const auto before = cert.status.conditions;
   crds::setCondition(cert.status.conditions,
                      {"Issuing", "True", "WaitingForReplicas",
                       "the CA is asked to validate once every replica's proxy answers the "
                       "HTTP-01 challenges; not yet: " +
-                          names,
+                          joinReplicas(silent),
                       "", cert.metadata.generation},
                      now());
   return crds::sameConditions(before, cert.status.conditions) ? Status::ok() : writeStatus(cert);
@@ -361,7 +356,8 @@ Expected<runtime::Result> CertificateReconciler::advance(crds::Certificate& cert
   if (o.dns_names != cert.spec.dns_names)
     return fail(cert, "SpecChanged", "spec.dnsNames changed during the order; starting again");
 
-  const OrderStep step = nextOrderStep(cert.status.order, tokensLive(cert));
+  std::vector<std::string> silent_replicas;
+  const OrderStep step = nextOrderStep(cert.status.order, tokensLive(cert, silent_replicas));
   // 1. The HTTP-01 challenges of every authorization still pending, into status.
   if (step == OrderStep::FetchChallenges) {
     auto thumbprint = acme.thumbprint();
@@ -391,7 +387,7 @@ Expected<runtime::Result> CertificateReconciler::advance(crds::Certificate& cert
 
   // 2. The tokens must be live in the proxies before the CA may validate (see tokensLive).
   if (step == OrderStep::AwaitTokens) {
-    if (Status st = reportWaiting(cert); !st) return st;
+    if (Status st = reportWaiting(cert, silent_replicas); !st) return st;
     return after(options_.replicas ? 100ms : 20ms);
   }
   if (step == OrderStep::RespondChallenges) {

@@ -70,13 +70,14 @@ private:
   Expected<runtime::Result> advance(crds::Certificate& cert, acme::AcmeClient& acme,
                                     const crds::IngressClassConfig& config,
                                     const crds::Secret* secret);
-  bool tokensLive(const crds::Certificate& cert);
+  // Whether the CA may be asked to validate; `silent` gets the replicas that do not answer yet.
+  bool tokensLive(const crds::Certificate& cert, std::vector<std::string>& silent);
   // With replicas known: whether every one of them answers the challenges (or the wait for
-  // the silent ones is over). Records who is still silent in replicas_waiting_.
+  // the silent ones is over); `silent` gets those still waited for.
   bool replicasServe(const crds::Certificate& cert, const std::vector<std::string>& replicas,
-                     std::chrono::steady_clock::duration waited);
+                     std::chrono::steady_clock::duration waited, std::vector<std::string>& silent);
   // The Issuing condition says which replicas the order is waiting for (written on change).
-  Status reportWaiting(crds::Certificate& cert);
+  Status reportWaiting(crds::Certificate& cert, const std::vector<std::string>& silent);
   Expected<runtime::Result> fail(crds::Certificate& cert, const std::string& reason,
                                  const std::string& message);
   Status writeStatus(const crds::Certificate& cert);
@@ -103,7 +104,6 @@ private:
   std::mutex tokens_mutex_;
   std::map<std::string, Clock::MonoTime> token_seen_;        // token → first seen in our snapshot
   std::map<ObjectKey, crds::OrderProgress> unsaved_orders_;  // created, status not yet written
-  std::map<ObjectKey, std::vector<std::string>> replicas_waiting_;  // replicas not answering yet
   AcmeAccounts accounts_;
   RenewalInfoCache renewal_info_;
 };
