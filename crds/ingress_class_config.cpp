@@ -59,6 +59,17 @@ std::vector<std::string> validate(const IngressClassConfigSpec& spec) {
                 1);
   checkPositive(errors, "spec.proxy.maxHeaderBytes", spec.proxy.max_header_bytes, 1024);
   checkPositive(errors, "spec.proxy.maxBodyBytes", spec.proxy.max_body_bytes, 0);
+  // A header value (RFC 9110 §5.5): visible characters and inner spaces, nothing that could
+  // end the line and inject headers.
+  if (spec.proxy.server_header.size() > 256)
+    errors.push_back("spec.proxy.serverHeader: must be at most 256 characters");
+  for (char c : spec.proxy.server_header) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      errors.push_back("spec.proxy.serverHeader: must not hold control characters (CR, LF, ...)");
+      break;
+    }
+  }
   if (spec.acme) {
     if (spec.acme->server.rfind("https://", 0) != 0 && spec.acme->server.rfind("http://", 0) != 0)
       errors.push_back("spec.acme.server: must be the ACME directory URL (https://...)");
@@ -122,6 +133,7 @@ void from_json(const Json& j, IngressClassConfig& out) {
   p.max_header_bytes = proxy.value("maxHeaderBytes", p.max_header_bytes);
   p.max_body_bytes = proxy.value("maxBodyBytes", p.max_body_bytes);
   p.access_log = proxy.value("accessLog", p.access_log);
+  p.server_header = proxy.value("serverHeader", p.server_header);
   s.snapshot_path = spec.value("snapshotPath", "");
 
   if (auto a = spec.find("acme"); a != spec.end() && a->is_object()) {
@@ -178,7 +190,8 @@ void to_json(Json& j, const IngressClassConfig& in) {
                    {"upstreamTimeoutSeconds", p.upstream_timeout_seconds},
                    {"maxHeaderBytes", p.max_header_bytes},
                    {"maxBodyBytes", p.max_body_bytes},
-                   {"accessLog", p.access_log}};
+                   {"accessLog", p.access_log},
+                   {"serverHeader", p.server_header}};
   if (!s.snapshot_path.empty()) spec["snapshotPath"] = s.snapshot_path;
   if (s.acme) {
     const AcmeSettings& a = *s.acme;

@@ -57,6 +57,7 @@ struct ProxyTuning {
   int64_t max_header_bytes = 64 * 1024;
   int64_t max_body_bytes = 0;  // 0: unlimited
   bool access_log = false;
+  std::string server_header = "portico";  // "" adds no Server header
   bool operator==(const ProxyTuning&) const = default;
 };
 

@@ -90,6 +90,7 @@ void applyClassSettings(const crds::IngressClassConfigSpec& spec, routes::RouteI
   tuning.max_head_bytes = static_cast<uint64_t>(spec.proxy.max_header_bytes);
   tuning.max_body_bytes = static_cast<uint64_t>(spec.proxy.max_body_bytes);
   tuning.access_log = spec.proxy.access_log;
+  tuning.server_header = spec.proxy.server_header;
   inputs.default_certificate = spec.default_certificate;
   inputs.ssl_redirect_default = spec.ssl_redirect;
 }

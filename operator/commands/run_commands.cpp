@@ -47,6 +47,7 @@ proxy::ProxySettings settingsFrom(const crds::ProxyTuning& tuning) {
   s.max_head_bytes = static_cast<size_t>(tuning.max_header_bytes);
   s.max_body_bytes = static_cast<uint64_t>(tuning.max_body_bytes);
   s.access_log = tuning.access_log;
+  s.server_header = tuning.server_header;
   return s;
 }
 

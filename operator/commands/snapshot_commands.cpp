@@ -53,7 +53,8 @@ json tableToJson(const proxy::RouteTable& table, uint64_t generation) {
                     {"upstreamTimeoutSeconds", listeners.proxy.upstream_timeout_seconds},
                     {"maxHeaderBytes", listeners.proxy.max_head_bytes},
                     {"maxBodyBytes", listeners.proxy.max_body_bytes},
-                    {"accessLog", listeners.proxy.access_log}};
+                    {"accessLog", listeners.proxy.access_log},
+                    {"serverHeader", listeners.proxy.server_header}};
   out["backends"] = json::array();
   for (const auto& b : table.backends()) {
     json endpoints = json::array();

@@ -204,11 +204,9 @@ void Connection::processBuffered() {
   if (phase_ == Phase::Forwarding) forwardRequestBody();
 }
 
-void Connection::appendHsts(std::string& out) const {
-  if (!isTls() || !table_ || table_->listeners().hsts.empty()) return;
-  out += "Strict-Transport-Security: ";
-  out += table_->listeners().hsts;
-  out += "\r\n";
+std::string_view Connection::hstsValue() const {
+  if (!isTls() || !table_) return {};
+  return table_->listeners().hsts;
 }
 
 void Connection::respondLocally(int status, std::string_view reason, std::string_view body,
@@ -220,9 +218,25 @@ void Connection::respondLocally(int status, std::string_view reason, std::string
   out += reason;
   out += "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " +
          std::to_string(body.size()) + "\r\n";
+  // RFC 9110 §6.6.1: a server with a clock sends Date.
+  out += "Date: ";
+  out += worker_.httpDate();
+  out += "\r\n";
+  if (const std::string& server = worker_.settings().server_header; !server.empty()) {
+    out += "Server: ";
+    out += server;
+    out += "\r\n";
+  }
   out += extra_headers;
-  appendHsts(out);
-  if (close_after) out += "Connection: close\r\n";
+  if (std::string_view hsts = hstsValue(); !hsts.empty()) {
+    out += "Strict-Transport-Security: ";
+    out += hsts;
+    out += "\r\n";
+  }
+  if (close_after)
+    out += "Connection: close\r\n";
+  else if (request_.version_minor == 0)
+    out += "Connection: keep-alive\r\n";  // RFC 9112 §9.3: a 1.0 client closes unless told
   out += "\r\n";
   if (method_ != "HEAD") out += body;
   logAccess(status);

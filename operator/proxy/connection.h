@@ -61,8 +61,8 @@ private:
 
   void onIo(bool upstream, uint32_t events);
   bool isTls() const { return ssl_ != nullptr; }
-  // The listener's Strict-Transport-Security header, on TLS connections only.
-  void appendHsts(std::string& out) const;
+  // The listener's Strict-Transport-Security value, on TLS connections only ("" otherwise).
+  std::string_view hstsValue() const;
   // Client I/O, plain or TLS: > 0 bytes, 0 end of stream, -1 would block, -2 failed.
   ssize_t clientRecv(char* buffer, size_t size);
   ssize_t clientSend(const char* buffer, size_t size);
@@ -142,11 +142,12 @@ private:
   http::ChunkedDecoder request_chunks_;
   bool request_body_done_ = true;
   std::string request_head_out_;  // rewritten head, kept until the upstream connection is up
+  std::string origin_target_;     // an absolute-form target's path when it had to be rebuilt
 
   // The response in progress.
   bool response_head_done_ = false;
   http::BodyFraming response_framing_ = http::BodyFraming::None;
-  bool response_rechunk_ = false;  // UntilClose upstream → chunked to an HTTP/1.1 client
+  bool response_chunked_ = false;  // the body goes to the client chunk-framed by the proxy
   uint64_t response_remaining_ = 0;
   http::ChunkedDecoder response_chunks_;
   bool upstream_reusable_ = false;

@@ -54,16 +54,15 @@ void Connection::startRequest() {
   attempts_ = 0;
   fresh_only_ = false;
 
-  // Host: from an absolute-form target (a proxy request) or the Host header.
-  std::string_view target = request_.target;
-  std::string_view host_text = request_.host;
-  if (target.size() > 7 &&
-      (target.substr(0, 7) == "http://" || target.substr(0, 8) == "https://")) {
-    auto start = target.find("://") + 3;
-    auto slash = target.find('/', start);
-    host_text = target.substr(
-        start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
-    target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
+  // Host: from an absolute-form target (RFC 9112 §3.2.2: its authority replaces Host) or the
+  // Host header.
+  SplitTarget split = splitRequestTarget(request_.target);
+  std::string_view target = split.origin;
+  std::string_view host_text = split.absolute ? split.authority : request_.host;
+  if (split.absolute && (target.empty() || target.front() != '/')) {
+    origin_target_.assign("/");  // "http://a.example?q": the empty path is "/"
+    origin_target_.append(target);
+    target = origin_target_;
   }
   std::string host, path;
   if (!normalizeHost(host_text, host) || !normalizePath(target, path)) {
@@ -109,7 +108,7 @@ void Connection::startRequest() {
     uint16_t https_port = settings.redirect_https_port ? settings.redirect_https_port
                                                        : table_->listeners().https_port;
     if (https_port != 443) location += ":" + std::to_string(https_port);
-    location.append(request_.target.data(), request_.target.size());
+    location.append(target);  // origin form, also for an absolute-form request
     location += "\r\n";
     client_in_.erase(0, request_.head_size);
     respondLocally(308, reasonPhrase(308), "", close_after, location);
@@ -125,46 +124,14 @@ void Connection::startRequest() {
   }
 
   // The request head as the upstream gets it.
-  std::string& out = request_head_out_;
-  out.clear();
-  out.append(request_.method);
-  out += ' ';
-  out.append(target);
-  out += " HTTP/1.1\r\n";
-  std::string_view forwarded_for;
-  for (size_t i = 0; i < request_.header_count; ++i) {
-    const auto& h = request_.headers[i];
-    if (isHopByHop(h.name) || listedInConnection(request_, h.name)) continue;
-    if (http::equalsIgnoreCase(h.name, "x-forwarded-for")) {
-      forwarded_for = h.value;
-      continue;
-    }
-    if (http::equalsIgnoreCase(h.name, "x-forwarded-proto") ||
-        http::equalsIgnoreCase(h.name, "x-forwarded-host"))
-      continue;
-    out.append(h.name);
-    out += ": ";
-    out.append(h.value);
-    out += "\r\n";
-  }
-  if (request_.host.empty()) out += "Host: " + host + "\r\n";
-  out += "X-Forwarded-For: ";
-  if (!forwarded_for.empty()) {
-    out.append(forwarded_for);
-    out += ", ";
-  }
-  out += client_ip_;
-  out += "\r\nX-Forwarded-Proto: ";
-  out += isTls() ? "https" : "http";
-  out += "\r\nX-Forwarded-Host: ";
-  out.append(host_text);
-  out += "\r\n";
-  if (upgrade_websocket_) out += "Connection: upgrade\r\nUpgrade: websocket\r\n";
-  if (request_framing_ == http::BodyFraming::ContentLength)
-    out += "Content-Length: " + std::to_string(request_.content_length) + "\r\n";
-  else if (request_framing_ == http::BodyFraming::Chunked)
-    out += "Transfer-Encoding: chunked\r\n";
-  out += "\r\n";
+  request_head_out_.clear();
+  UpstreamRequestContext context;
+  context.target = target;
+  context.authority = host_text.empty() ? std::string_view(host) : host_text;
+  context.client_ip = client_ip_;
+  context.tls = isTls();
+  context.websocket = upgrade_websocket_;
+  appendUpstreamRequestHead(request_head_out_, request_, context);
   client_in_.erase(0, request_.head_size);
 
   first_endpoint_ = worker_.pool().nextIndex(backend_->name, backend_->endpoints.size());

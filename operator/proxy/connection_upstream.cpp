@@ -175,7 +175,7 @@ void Connection::readUpstream() {
       if (upstream_in_.empty() && retryOnFreshConnection()) return;
       upstreamFailed(502, UpstreamError::BadResponse);
     } else if (response_framing_ == http::BodyFraming::UntilClose) {
-      if (response_rechunk_)
+      if (response_chunked_)
         client_out_ += "0\r\n\r\n";
       else
         client_keep_alive_ = false;
@@ -201,64 +201,39 @@ void Connection::processUpstreamData() {
       return;
     }
     // An interim response (100 Continue, 103 Early Hints) is relayed; the final one follows.
-    bool interim = head.status / 100 == 1 && head.status != 101;
-    std::string& out = client_out_;
-    const size_t head_start = out.size();
-    out += "HTTP/1.1 " + std::to_string(head.status) + " ";
-    out.append(head.reason);
-    out += "\r\n";
-    for (size_t i = 0; i < head.header_count; ++i) {
-      const auto& h = head.headers[i];
-      if (isHopByHop(h.name) || listedInConnection(head, h.name)) continue;
-      out.append(h.name);
-      out += ": ";
-      out.append(h.value);
-      out += "\r\n";
-    }
-    upstream_in_.erase(0, head.head_size);
-    if (interim) {
-      out += "\r\n";
+    if (head.status / 100 == 1 && head.status != 101) {
+      appendInterimResponseHead(client_out_, head);
+      upstream_in_.erase(0, head.head_size);
       continue;
     }
     if (head.status == 101) {
       // Switching only to what was asked for: a WebSocket (RFC 6455 §4.1).
       if (!upgrade_websocket_ || !http::listContains(head.header("upgrade"), "websocket")) {
-        out.resize(head_start);
         upstreamFailed(502, UpstreamError::BadResponse);
         return;
       }
-      out += "Connection: upgrade\r\nUpgrade: websocket\r\n\r\n";
+      appendInterimResponseHead(client_out_, head);
+      client_out_.resize(client_out_.size() - 2);  // the head goes on with the upgrade headers
+      client_out_ += "Connection: upgrade\r\nUpgrade: websocket\r\n\r\n";
+      upstream_in_.erase(0, head.head_size);
       startTunnel();
       return;
     }
-    // HSTS only over TLS (RFC 6797 §7.2); an upstream's own header wins.
-    if (head.header("strict-transport-security").empty()) appendHsts(out);
+    ClientResponseContext context;
+    context.client_version_minor = request_.version_minor;
+    context.keep_alive = client_keep_alive_;
+    context.hsts = hstsValue();  // HSTS only over TLS (RFC 6797 §7.2)
+    context.server = worker_.settings().server_header;
+    context.date = worker_.httpDate();
+    ClientResponsePlan plan = appendClientResponseHead(client_out_, head, method_, context);
+    upstream_in_.erase(0, head.head_size);
+    client_keep_alive_ = plan.keep_alive;
+    response_chunked_ = plan.chunked;
     response_status_ = head.status;
     response_framing_ = head.framing;
     response_remaining_ = head.content_length;
     response_chunks_ = http::ChunkedDecoder{};
-    response_rechunk_ = false;
     upstream_reusable_ = head.keep_alive && head.framing != http::BodyFraming::UntilClose;
-    switch (head.framing) {
-      case http::BodyFraming::ContentLength:
-        out += "Content-Length: " + std::to_string(head.content_length) + "\r\n";
-        break;
-      case http::BodyFraming::Chunked: out += "Transfer-Encoding: chunked\r\n"; break;
-      case http::BodyFraming::UntilClose:
-        if (request_.version_minor == 1) {
-          out += "Transfer-Encoding: chunked\r\n";
-          response_rechunk_ = true;
-        } else {
-          client_keep_alive_ = false;
-        }
-        break;
-      case http::BodyFraming::None:
-        if (head.header("content-length").size() && method_ == "HEAD")
-          out += "Content-Length: " + std::string(head.header("content-length")) + "\r\n";
-        break;
-    }
-    if (!client_keep_alive_) out += "Connection: close\r\n";
-    out += "\r\n";
     response_head_done_ = true;
   }
 
@@ -277,8 +252,12 @@ void Connection::processUpstreamData() {
       break;
     }
     case http::BodyFraming::Chunked: {
-      auto result = response_chunks_.feed(upstream_in_,
-                                          [&](std::string_view d) { appendChunk(client_out_, d); });
+      auto result = response_chunks_.feed(upstream_in_, [&](std::string_view d) {
+        if (response_chunked_)
+          appendChunk(client_out_, d);
+        else
+          client_out_ += d;  // an HTTP/1.0 client: the body ends with the connection
+      });
       if (result.status == http::ParseStatus::Error) {
         close();  // the response head is out: all we can do is cut the connection
         return;
@@ -288,11 +267,11 @@ void Connection::processUpstreamData() {
         flushClient();
         return;
       }
-      client_out_ += "0\r\n\r\n";
+      if (response_chunked_) client_out_ += "0\r\n\r\n";
       break;
     }
     case http::BodyFraming::UntilClose:
-      if (response_rechunk_)
+      if (response_chunked_)
         appendChunk(client_out_, upstream_in_);
       else
         client_out_ += upstream_in_;

@@ -74,7 +74,14 @@ ParseStatus parseLines(std::string_view buffer, MessageHead& out, const Limits& 
   if (end == std::string_view::npos) {
     if (buffer.size() > limits.max_head_bytes)
       return fail(out, is_request ? 431 : 502, "message head too large");
-    // A bare LF before the end is already fatal; catching it early stops slow-drip attacks.
+    // A bare CR or LF, or a NUL, before the end is already fatal: answer at once instead of
+    // waiting for a head that can never be valid (RFC 9112 §2.2).
+    for (size_t i = 0; i < buffer.size(); ++i) {
+      char c = buffer[i];
+      if ((c == '\n' && (i == 0 || buffer[i - 1] != '\r')) ||
+          (c == '\r' && i + 1 < buffer.size() && buffer[i + 1] != '\n') || c == '\0')
+        return fail(out, is_request ? 400 : 502, "bare CR, LF or NUL in the head");
+    }
     return ParseStatus::Incomplete;
   }
   if (end + 4 > limits.max_head_bytes)

@@ -20,6 +20,7 @@ ProxySettings effectiveSettings(const ProxySettings& base, const ExplicitSetting
     out.max_head_bytes = static_cast<size_t>(from_class.max_head_bytes);
   if (!explicit_flags.max_body_bytes) out.max_body_bytes = from_class.max_body_bytes;
   if (!explicit_flags.access_log) out.access_log = from_class.access_log;
+  if (!explicit_flags.server_header) out.server_header = from_class.server_header;
   return out;
 }
 

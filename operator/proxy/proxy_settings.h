@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 namespace portico::proxy {
 
@@ -21,6 +22,9 @@ struct ProxySettings {
   size_t buffer_high_water = 256 * 1024;          // stop reading a side while the other lags
   bool access_log = false;                        // one JSON line per request on stderr
   uint16_t redirect_https_port = 0;  // the port HTTP→HTTPS redirects name; 0: the table's listener
+  // Server header: on the proxy's own responses, and on proxied ones whose backend sent none.
+  // "" adds none (a backend's own Server header always passes unchanged).
+  std::string server_header = "portico";
 };
 
 // The class's settings as the snapshot carries them (IngressClassConfig spec.proxy).
@@ -33,6 +37,7 @@ struct ClassProxySettings {
   uint64_t max_head_bytes = 64 * 1024;
   uint64_t max_body_bytes = 0;
   bool access_log = false;
+  std::string server_header = "portico";
   bool operator==(const ClassProxySettings&) const = default;
 };
 
@@ -45,6 +50,7 @@ struct ExplicitSettings {
   bool max_head_bytes = false;
   bool max_body_bytes = false;
   bool access_log = false;
+  bool server_header = false;
 };
 
 // `base` with the class's settings applied, except those the command line set.

@@ -38,7 +38,7 @@ void removeDotSegments(std::string& path) {
     }
     i = end;
   }
-  if (out.empty()) out = "/";
+  if (out.empty()) out.push_back('/');  // push_back: GCC 12 warns falsely on = "/"
   path.swap(out);
 }
 
@@ -47,15 +47,30 @@ void removeDotSegments(std::string& path) {
 bool normalizeHost(std::string_view host, std::string& out) {
   out.clear();
   if (host.empty()) return true;
-  if (host.front() == '[') {  // IPv6 literal, maybe with a port
-    auto close = host.find(']');
-    if (close == std::string_view::npos) return false;
-    std::string_view rest = host.substr(close + 1);
-    if (!rest.empty() && rest.front() != ':') return false;
-    host = host.substr(0, close + 1);
-  } else if (auto colon = host.rfind(':'); colon != std::string_view::npos) {
-    for (char c : host.substr(colon + 1))
+  // RFC 9110 §7.2: Host = uri-host [ ":" port ], port = *DIGIT (RFC 3986 §3.2.3).
+  auto validPort = [](std::string_view port) {
+    if (port.size() > 5) return false;
+    for (char c : port)
       if (c < '0' || c > '9') return false;
+    return true;
+  };
+  if (host.front() == '[') {  // IP-literal (RFC 3986 §3.2.2), maybe with a port
+    auto close = host.find(']');
+    if (close == std::string_view::npos || close < 3) return false;
+    std::string_view rest = host.substr(close + 1);
+    if (!rest.empty() && (rest.front() != ':' || !validPort(rest.substr(1)))) return false;
+    for (char c : host.substr(1, close - 1)) {
+      bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
+                c == ':' || c == '.';
+      if (!ok) return false;
+    }
+    host = host.substr(0, close + 1);
+    out.reserve(host.size());
+    for (char c : host) out += static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    return true;
+  }
+  if (auto colon = host.find(':'); colon != std::string_view::npos) {
+    if (!validPort(host.substr(colon + 1))) return false;
     host = host.substr(0, colon);
   }
   if (!host.empty() && host.back() == '.') host.remove_suffix(1);
@@ -63,7 +78,7 @@ bool normalizeHost(std::string_view host, std::string& out) {
   for (char c : host) {
     unsigned char u = static_cast<unsigned char>(c);
     bool ok = (u >= 'a' && u <= 'z') || (u >= '0' && u <= '9') || u == '-' || u == '.' ||
-              u == '_' || u == '[' || u == ']' || u == ':' || (u >= 'A' && u <= 'Z') || u == '*';
+              u == '_' || (u >= 'A' && u <= 'Z') || u == '*';
     if (!ok) return false;
     out += static_cast<char>(u >= 'A' && u <= 'Z' ? u + 32 : u);
   }

@@ -107,6 +107,7 @@ std::string encode(const RouteTable& table) {
   w.u64(proxy.max_head_bytes);
   w.u64(proxy.max_body_bytes);
   w.u8(proxy.access_log ? 1 : 0);
+  w.str(proxy.server_header);
   w.u32(static_cast<uint32_t>(table.backends().size()));
   for (const auto& b : table.backends()) {
     w.str(b.name);
@@ -171,6 +172,12 @@ Expected<RouteTable> decode(std::string_view payload) {
   listeners.proxy.max_head_bytes = r.u64();
   listeners.proxy.max_body_bytes = r.u64();
   listeners.proxy.access_log = r.u8() != 0;
+  listeners.proxy.server_header = r.str();
+  for (char c : listeners.proxy.server_header) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && u != '\t') || u == 0x7f)
+      return corrupt("control character in the Server header");
+  }
 
   std::vector<Backend> backends(r.count(12));
   for (auto& b : backends) {

@@ -6,7 +6,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 
+#include "operator/proxy/http_forwarding.h"
 #include "operator/proxy/socket_util.h"
 
 namespace portico::proxy {
@@ -130,7 +132,15 @@ void Worker::closeListeners() {
   listeners_closed_ = true;
 }
 
+void Worker::refreshDate() {
+  long long second = static_cast<long long>(std::time(nullptr));  // vDSO: no system call
+  if (second == date_second_) return;
+  date_second_ = second;
+  date_ = formatHttpDate(second);
+}
+
 void Worker::run(const Shutdown& shutdown) {
+  refreshDate();
   auto next_sweep = std::chrono::steady_clock::now();
   while (!shutdown.stop.load(std::memory_order_relaxed)) {
     if (!draining_ && shutdown.draining.load(std::memory_order_relaxed)) {
@@ -147,10 +157,12 @@ void Worker::run(const Shutdown& shutdown) {
         [](void* arg) {
           auto* worker = static_cast<Worker*>(arg);
           worker->now_ = std::chrono::steady_clock::now();
+          worker->refreshDate();
           worker->adoptNewestTable();
         },
         this);
     now_ = std::chrono::steady_clock::now();
+    refreshDate();
     if (now_ >= next_sweep) {
       sweep(now_);
       next_sweep = now_ + std::chrono::milliseconds(100);

@@ -80,6 +80,8 @@ public:
   // timeouts are whole seconds, and request durations are measured from the turn that read
   // the request to the turn that finished it. Saves several clock reads per request.
   std::chrono::steady_clock::time_point now() const { return now_; }
+  // The Date of this loop turn's second (RFC 9110 §6.6.1 IMF-fixdate), formatted once a second.
+  std::string_view httpDate() const { return date_; }
   ProxyStats& stats() { return stats_; }
   const ProxyStats& stats() const { return stats_; }
   // The statistics series of a request routed by `table` (the worker's current table: a
@@ -96,6 +98,7 @@ private:
   };
   void acceptAll(Listener& listener);
   void adoptNewestTable();
+  void refreshDate();
   void sweep(std::chrono::steady_clock::time_point now);
   void freeFinished();
   // Accepts what is already queued on the listeners, then closes them.
@@ -121,6 +124,8 @@ private:
   bool draining_ = false;
   bool listeners_closed_ = false;
   std::chrono::steady_clock::time_point now_ = std::chrono::steady_clock::now();
+  long long date_second_ = -1;
+  std::string date_;
   std::unordered_map<Connection*, std::unique_ptr<Connection>> connections_;
   std::vector<Connection*> finished_;  // ended this turn, freed before the next
 };

@@ -70,6 +70,29 @@ TEST_CASE("http: incomplete heads wait; oversized heads get 431") {
   CHECK(many.head.error_status == 431);
 }
 
+TEST_CASE("http: a head that can never be valid is refused before it ends, not at the timeout") {
+  struct Row {
+    const char* name;
+    std::string bytes;
+  };
+  const Row rows[] = {
+      {"bare LF after the request line", "GET / HTTP/1.1\n"},
+      {"bare LF request, no CR anywhere", "GET / HTTP/1.1\nHost: a\n"},
+      {"bare LF as the first byte", "\n"},
+      {"bare CR inside a header", "GET / HTTP/1.1\r\nHost: a\rb"},
+      {"NUL in the request line", std::string("GET /\0 HTTP/1.1", 16)},
+  };
+  for (const auto& row : rows) {
+    SUBCASE(row.name) {
+      auto parsed = request(row.bytes);
+      CHECK(parsed.status == ParseStatus::Error);
+      CHECK(parsed.head.error_status == 400);
+    }
+  }
+  // A CR at the very end may be followed by its LF in the next read.
+  CHECK(request("GET / HTTP/1.1\r").status == ParseStatus::Incomplete);
+}
+
 TEST_CASE("http: connection persistence by version and Connection header") {
   CHECK_FALSE(request("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").head.keep_alive);
   CHECK_FALSE(request("GET / HTTP/1.0\r\n\r\n").head.keep_alive);

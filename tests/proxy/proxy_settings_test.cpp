@@ -9,7 +9,7 @@ TEST_CASE("proxy settings: the class's settings from the snapshot, but not over 
   ProxySettings base;
   base.max_body_bytes = 100;
   base.redirect_https_port = 8443;
-  ClassProxySettings from_class{true, 7, 11, 2, 13, 32768, 1 << 20, true};
+  ClassProxySettings from_class{true, 7, 11, 2, 13, 32768, 1 << 20, true, "edge/1"};
 
   SUBCASE("a snapshot without class settings leaves the proxy's own") {
     ClassProxySettings none;
@@ -25,6 +25,7 @@ TEST_CASE("proxy settings: the class's settings from the snapshot, but not over 
     CHECK(out.max_head_bytes == 32768);
     CHECK(out.max_body_bytes == 1 << 20);
     CHECK(out.access_log);
+    CHECK(out.server_header == "edge/1");
     CHECK(out.redirect_https_port == 8443);
     CHECK(out.buffer_high_water == base.buffer_high_water);
   }

@@ -98,6 +98,24 @@ TEST_CASE("route table: the Kubernetes documentation's path matching table") {
        {{"", "/foo", P}, {"", "/foo", E}},
        "/foo",
        " exact /foo"},
+      // The PathType field's own example in the Ingress v1 API reference.
+      {"Prefix /foo/bar matches /foo/bar/baz",
+       {{"", "/foo/bar", P}},
+       "/foo/bar/baz",
+       " prefix /foo/bar"},
+      {"Prefix /foo/bar does not match /foo/barbaz", {{"", "/foo/bar", P}}, "/foo/barbaz", "404"},
+      // "Matching is case sensitive" (Exact and Prefix), as the conformance suite checks.
+      {"Exact /foo does not match /FOO", {{"", "/foo", E}}, "/FOO", "404"},
+      {"Prefix /foo does not match /FOO", {{"", "/foo", P}}, "/FOO", "404"},
+      {"Prefix /aaa does not match /aaaccc",
+       {{"", "/aaa/bbb", P}, {"", "/aaa", P}},
+       "/aaaccc",
+       "404"},
+      {"Prefix /aaa/bbb/ and Exact /foo/: /aaa/bbb/ matches the prefix",
+       {{"", "/aaa/bbb/", P}, {"", "/foo/", E}},
+       "/aaa/bbb/",
+       " prefix /aaa/bbb/"},
+      {"Exact /foo/ matches /foo/", {{"", "/foo/", E}}, "/foo/", " exact /foo/"},
   };
   for (const auto& row : rows) {
     SUBCASE(row.name) {
@@ -142,6 +160,17 @@ TEST_CASE("route table: the Host header is case-insensitive and loses its port")
   CHECK_FALSE(normalizeHost("foo.com:http", out));
   CHECK_FALSE(normalizeHost("foo com", out));
   CHECK_FALSE(normalizeHost("[::1", out));
+  // RFC 9110 §7.2 / RFC 3986 §3.2.2-3: a port is digits; an IP literal is hex, ':' and '.'.
+  CHECK_FALSE(normalizeHost("[::1]:junk", out));
+  CHECK_FALSE(normalizeHost("[::1]x", out));
+  CHECK_FALSE(normalizeHost("[a.example]", out));
+  CHECK_FALSE(normalizeHost("::1", out));
+  CHECK_FALSE(normalizeHost("a.example:80:80", out));
+  CHECK_FALSE(normalizeHost("a.example:123456", out));
+  CHECK(normalizeHost("[::FFFF:192.0.2.1]:8443", out));
+  CHECK(out == "[::ffff:192.0.2.1]");
+  CHECK(normalizeHost("a.example:", out));  // an empty port is allowed (RFC 3986 §3.2.3)
+  CHECK(out == "a.example");
 }
 
 TEST_CASE("route table: path normalization, documented in route_table.h") {

@@ -31,7 +31,7 @@ RouteTable sampleTable(const std::string& marker, size_t routes = 2) {
   std::vector<TlsCertificate> certs = {
       {{"host0.example", "*.wild.example"}, "CERT", "KEY", "web/tls"}};
   // The class's proxy settings round-trip too (values unlike the defaults).
-  ClassProxySettings proxy{true, 7, 11, 2, 13, 32768, 1 << 20, true};
+  ClassProxySettings proxy{true, 7, 11, 2, 13, 32768, 1 << 20, true, ""};
   Listeners listeners{"127.0.0.1",   8080,           8443,
                       "TLSv1.3",     "ECDHE+AESGCM", "TLS_AES_128_GCM_SHA256",
                       "max-age=600", proxy};
@@ -83,6 +83,17 @@ TEST_CASE("snapshot codec: every truncation and a flipped version are errors, ne
   REQUIRE_FALSE(result);
   CHECK(result.error().message().find("version 9") != std::string::npos);
   CHECK_FALSE(snapshot::decode(payload + "x"));
+}
+
+TEST_CASE("snapshot codec: a Server header that could end the line is refused") {
+  RouteTable table = sampleTable("a");
+  Listeners listeners = table.listeners();
+  listeners.proxy.server_header = "portico\r\nSet-Cookie: x=1";
+  RouteTable bad(table.backends(), table.routes(), table.defaultBackend(), table.certificates(),
+                 table.defaultCertificate(), table.acmeTokens(), listeners);
+  auto decoded = snapshot::decode(snapshot::encode(bad));
+  REQUIRE_FALSE(decoded);
+  CHECK(decoded.error().message().find("Server header") != std::string::npos);
 }
 
 TEST_CASE("snapshot file: mode 0600, publish and read generations in order") {

@@ -141,6 +141,12 @@ class Handler(BaseHTTPRequestHandler):
         elif url.path == "/big":
             n = int(query.get("bytes", ["1048576"])[0])
             self._send(200, b"x" * n, "application/octet-stream")
+        elif url.path == "/noserver":
+            # No Server and no Date header (http.server adds both in send_response).
+            self.send_response_only(200)
+            self.send_header("Content-Length", "9")
+            self.end_headers()
+            self.wfile.write(b"noserver\n")
         elif url.path == "/close":
             self.send_response(200)
             self.send_header("Connection", "close")

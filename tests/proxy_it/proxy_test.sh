@@ -160,6 +160,34 @@ check "pipelined requests both answered, in order" "2 CLOSED" "$(echo "$out" | g
 out=$(python3 "$HERE/raw_http.py" "$PORT" 'GET / HTTP/1.1\r\nHost: app' 2)
 check "an incomplete head waits (no answer yet)" "OPEN" "$(echo "$out" | tail -1)"
 
+# RFC 9112 §3.2.2: an absolute-form target's authority replaces Host, routing and forwarding alike.
+host_seen() { echo "$1" | grep -o '"Host": "[^"]*"' | cut -d'"' -f4; }
+out=$(raw 'GET http://app.test/echo HTTP/1.1\r\nHost: other.test\r\nConnection: close\r\n\r\n')
+check "absolute form: the URI's authority is the Host upstream" "app.test" "$(host_seen "$out")"
+out=$(raw 'GET /echo HTTP/1.1\r\nHost: app.test\r\nConnection: Host, close\r\n\r\n')
+check "Connection: Host does not strip Host" "app.test" "$(host_seen "$out")"
+out=$(raw 'GET / HTTP/1.1\r\nHost: [::1]:junk\r\n\r\n')
+check "Host [::1]:junk is 400" "400" "$(echo "$out" | head -1 | cut -d' ' -f2)"
+# RFC 9112 §6.1: an HTTP/1.0 client never gets chunked; the body ends with the connection.
+out=$(raw 'GET /chunked?n=3 HTTP/1.0\r\nHost: app.test\r\n\r\n')
+check "HTTP/1.0 client: chunked response close-delimited" "0 chunk-0 chunk-2 CLOSED" \
+  "$(echo "$out" | grep -ci '^transfer-encoding') $(echo "$out" | grep -c '^chunk-0$' | sed 's/1/chunk-0/') $(echo "$out" | grep -c '^chunk-2$' | sed 's/1/chunk-2/') $(echo "$out" | tail -1)"
+# A bare LF is answered at once, not after the header timeout (the client waits 2 s at most).
+start_ms=$(date +%s%3N)
+out=$(python3 "$HERE/raw_http.py" "$PORT" 'GET / HTTP/1.1\nHost: app.test\n' 2)
+elapsed=$(($(date +%s%3N) - start_ms))
+check "bare LF head: 400 and close at once" "400 CLOSED fast" \
+  "$(echo "$out" | head -1 | cut -d' ' -f2) $(echo "$out" | tail -1) $( ((elapsed < 1500)) && echo fast || echo "slow:${elapsed}ms")"
+# RFC 9110 §6.6.1: Date on every response; Server: portico unless the backend sent its own.
+hdrs=$(curl -s -D - -o /dev/null -H 'Host: other.test' "$URL/")
+check "a local 404 carries Date and Server" "1 Server: portico" \
+  "$(echo "$hdrs" | grep -c '^Date: [A-Z][a-z][a-z], [0-9][0-9] [A-Z][a-z][a-z] 20[0-9][0-9] [0-9:]* GMT') $(echo "$hdrs" | grep -i '^server:' | tr -d '\r')"
+hdrs=$("${C[@]}" -D - -o /dev/null "$URL/noserver")
+check "a backend without Server/Date gets both added" "1 Server: portico" \
+  "$(echo "$hdrs" | grep -c '^Date: ') $(echo "$hdrs" | grep -i '^server:' | tr -d '\r')"
+hdrs=$("${C[@]}" -D - -o /dev/null "$URL/echo")
+check "a backend's own Server passes unchanged" "1" "$(echo "$hdrs" | grep -ci '^server: BaseHTTP')"
+
 # ACME path without a token in the snapshot.
 check "unknown ACME token is 404" "404" "$(curl -s -o /dev/null -w '%{http_code}' "$URL/.well-known/acme-challenge/nope")"
 

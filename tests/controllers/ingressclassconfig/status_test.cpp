@@ -42,6 +42,14 @@ TEST_CASE("config status: Accepted and Programmed say why") {
     auto s = ingressclassconfig::desiredStatus(config(1), nullptr, "2026-01-01T00:00:00Z");
     CHECK(status(s, "Programmed") == "Unknown/Pending");
   }
+  SUBCASE("a Server header value that could inject headers is invalid") {
+    auto s = ingressclassconfig::desiredStatus(
+        config(1, {{"proxy", {{"serverHeader", "portico\r\nSet-Cookie: a=b"}}}}), nullptr,
+        "2026-01-01T00:00:00Z");
+    CHECK(status(s, "Accepted") == "False/InvalidSpec");
+    CHECK(crds::findCondition(s.conditions, "Accepted")->message.find("spec.proxy.serverHeader") !=
+          std::string::npos);
+  }
   SUBCASE("invalid: the older valid generation stays in service") {
     auto p = published(7, 2);
     auto s = ingressclassconfig::desiredStatus(
