@@ -15,6 +15,9 @@ struct Secret {
   ObjectMeta metadata;
   std::string type = "Opaque";
   std::map<std::string, std::string> data;  // decoded
+  // Set (and `data` empty) for a Secret that exists but whose content could not be decoded:
+  // readers tell "invalid" from "missing", and keep what they served before.
+  std::string decode_error;
 
   const std::string* find(const std::string& key) const {
     auto it = data.find(key);

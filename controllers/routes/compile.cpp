@@ -21,6 +21,7 @@ const char* problemKindName(ProblemKind kind) {
     case ProblemKind::InvalidAnnotation: return "InvalidAnnotation";
     case ProblemKind::TlsSecretNotFound: return "TLSSecretNotFound";
     case ProblemKind::InvalidTlsSecret: return "InvalidTLSSecret";
+    case ProblemKind::TlsHostNotCovered: return "TLSHostNotCovered";
   }
   return "Unknown";
 }
@@ -92,12 +93,17 @@ private:
     return s;
   }
 
-  // "" when the Secret holds a servable pair now, else why not (": ..." or " lacks ...").
-  std::string validTlsSecret(const crds::Secret& secret) const {
+  // "" when the Secret holds a servable pair now, else why not (": ..." or " lacks ...");
+  // `names` gets the certificate's DNS names when it is servable.
+  std::string validTlsSecret(const crds::Secret& secret,
+                             std::vector<std::string>* names = nullptr) const {
+    if (!secret.decode_error.empty()) return " cannot be decoded: " + secret.decode_error;
     const std::string* crt = secret.find("tls.crt");
     const std::string* pkey = secret.find("tls.key");
     if (!crt || !pkey) return " lacks tls.crt or tls.key";
-    if (auto info = checkTlsPair(*crt, *pkey, in_.now); !info) return ": " + info.error().message();
+    auto info = checkTlsPair(*crt, *pkey, in_.now);
+    if (!info) return ": " + info.error().message();
+    if (names) *names = info->dns_names;
     return "";
   }
 
@@ -110,11 +116,12 @@ private:
       problem(ingress, ProblemKind::TlsSecretNotFound,
               "TLS Secret " + key.toString() + " not found");
     } else {
-      std::string why = validTlsSecret(*secret_it->second);
+      std::vector<std::string> names;
+      std::string why = validTlsSecret(*secret_it->second, &names);
       const crds::Secret* serving = why.empty() ? secret_it->second : nullptr;
       if (!why.empty()) {
         auto last = in_.last_good_secrets.find(key);
-        if (last != in_.last_good_secrets.end() && validTlsSecret(*last->second).empty()) {
+        if (last != in_.last_good_secrets.end() && validTlsSecret(*last->second, &names).empty()) {
           serving = last->second.get();
           why += "; the last valid certificate stays in service";
         }
@@ -124,6 +131,7 @@ private:
         index = static_cast<int32_t>(certificates_.size());
         certificates_.push_back(
             {{}, *serving->find("tls.crt"), *serving->find("tls.key"), key.toString()});
+        certificate_dns_names_.push_back(std::move(names));
       }
     }
     certificate_index_[key] = index;
@@ -157,9 +165,24 @@ private:
           }
           sni_index_[host] = index;
           certificates_[index].names.push_back(host);
+          warnIfNotCovered(ingress.get(), index, host);
         }
       }
     }
+  }
+
+  // Served all the same (as ingress-nginx does), but clients will see a name mismatch: say so.
+  void warnIfNotCovered(const Ingress* ingress, int32_t index, const std::string& host) {
+    const auto& names = certificate_dns_names_[static_cast<size_t>(index)];
+    for (const auto& name : names)
+      if (nameCoversHost(name, host)) return;
+    std::string listed;
+    for (const auto& name : names) listed += (listed.empty() ? "" : ", ") + name;
+    problem(ingress, ProblemKind::TlsHostNotCovered,
+            "the certificate of TLS Secret " + certificates_[static_cast<size_t>(index)].source +
+                " does not cover host " + host + " (its names: " +
+                (listed.empty() ? "none" : listed) + "); clients will reject it for that host",
+            host);
   }
 
   // The backend for an Ingress backend reference, shared by every route that names it.
@@ -272,7 +295,16 @@ private:
                     host);
             continue;
           }
-          std::string normalized = proxy::normalizeRulePath(path.path, match);
+          std::optional<std::string> rule_path = proxy::normalizeRulePath(path.path, match);
+          if (!rule_path) {
+            // Never widen a route: "/only%zz" must not become "/" and capture the host.
+            problem(&ingress, ProblemKind::InvalidPath,
+                    "path \"" + path.path +
+                        "\" cannot be normalized (a bad %-escape, NUL, '?' or '#'); rule skipped",
+                    host, path.path);
+            continue;
+          }
+          const std::string& normalized = *rule_path;
           auto [claim, inserted] =
               claims.emplace(std::make_tuple(host, match, normalized), &ingress);
           if (!inserted) {
@@ -339,6 +371,7 @@ private:
   int32_t default_backend_ = -1;
   std::vector<proxy::TlsCertificate> certificates_;
   std::map<ObjectKey, int32_t> certificate_index_;
+  std::vector<std::vector<std::string>> certificate_dns_names_;  // by certificate index
   std::map<std::string, const Ingress*> tls_host_owner_;
   std::map<std::string, int32_t> sni_index_;
   int32_t default_certificate_ = -1;

@@ -44,6 +44,7 @@ enum class ProblemKind {
   InvalidAnnotation,
   TlsSecretNotFound,
   InvalidTlsSecret,
+  TlsHostNotCovered,  // served, but the certificate's names do not include the TLS host
 };
 const char* problemKindName(ProblemKind kind);
 

@@ -12,13 +12,23 @@ const kube::Resource kSecrets = kube::resources::secrets();
 // Secrets of other types are not certificates; the server filters them out of the stream.
 const char* kTlsTypeSelector = "type=kubernetes.io/tls";
 
+// A Secret that exists but cannot be decoded is kept as such (metadata and the reason, no data),
+// not dropped as if it were missing: the last valid certificate stays in service, and the
+// problem says "cannot be decoded", not "not found".
 std::shared_ptr<const crds::Secret> decodeSecret(const kube::Json& object, const ObjectKey& key) {
   try {
     return std::make_shared<const crds::Secret>(object.get<crds::Secret>());
   } catch (const std::exception& e) {
     // The message names the key inside the Secret, never its value.
     log::warn("secret cannot be decoded", {{"secret", key.toString()}, {"error", e.what()}});
-    return nullptr;
+    auto undecodable = std::make_shared<crds::Secret>();
+    undecodable->metadata.namespace_ = key.namespace_;
+    undecodable->metadata.name = key.name;
+    if (const auto meta = object.find("metadata"); meta != object.end() && meta->is_object())
+      undecodable->metadata.resource_version = meta->value("resourceVersion", "");
+    undecodable->type = crds::kTlsSecretType;
+    undecodable->decode_error = e.what();
+    return undecodable;
   }
 }
 }  // namespace

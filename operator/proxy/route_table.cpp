@@ -119,9 +119,12 @@ bool normalizePath(std::string_view target, std::string& out) {
   return true;
 }
 
-std::string normalizeRulePath(std::string_view path, PathMatch match) {
-  std::string out;
-  if (path.empty() || !normalizePath(path, out)) out = "/";
+std::optional<std::string> normalizeRulePath(std::string_view path, PathMatch match) {
+  std::string out = "/";
+  if (!path.empty()) {
+    if (path.find_first_of("?#") != std::string_view::npos) return std::nullopt;
+    if (!normalizePath(path, out)) return std::nullopt;
+  }
   if (match == PathMatch::Prefix)
     while (out.size() > 1 && out.back() == '/') out.pop_back();
   return out;

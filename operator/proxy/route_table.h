@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -164,7 +165,9 @@ bool normalizeHost(std::string_view host, std::string& out);
 bool normalizePath(std::string_view target, std::string& out);
 
 // A rule's path as stored in the table: normalized like a request path; Prefix rules lose a
-// trailing slash (except "/").
-std::string normalizeRulePath(std::string_view path, PathMatch match);
+// trailing slash (except "/"); an empty path (ImplementationSpecific) is "/". nullopt for a path
+// that cannot be normalized (a bad escape, NUL, a query or fragment, not starting with '/'):
+// such a rule is refused, never widened to a catch-all.
+std::optional<std::string> normalizeRulePath(std::string_view path, PathMatch match);
 
 }  // namespace portico::proxy

@@ -22,7 +22,7 @@ RouteTable tableOf(const std::vector<Rule>& rules, bool with_default = false) {
     backends.push_back({name, {{"127.0.0.1", 8080}}, ""});
     Route route;
     route.host = rule.host;
-    route.path = normalizeRulePath(rule.path, rule.match);
+    route.path = normalizeRulePath(rule.path, rule.match).value();
     route.match = rule.match;
     route.backend = static_cast<uint32_t>(backends.size() - 1);
     routes.push_back(route);

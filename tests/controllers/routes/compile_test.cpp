@@ -167,6 +167,27 @@ TEST_CASE("compile: invalid hosts, paths and annotations are reported, the rest 
                                           ProblemKind::InvalidHost, ProblemKind::InvalidPath});
 }
 
+TEST_CASE("compile: a rule path that cannot be normalized is refused, never widened to /") {
+  const char* bad_paths[] = {"/only%zz", "/exact%00", "/trailing%", "/a?b=1", "/a#frag"};
+  for (const char* bad : bad_paths) {
+    for (const char* type : {"Prefix", "Exact", "ImplementationSpecific"}) {
+      SUBCASE((std::string(type) + " " + bad).c_str()) {
+        auto in = baseInputs();
+        in.ingresses = {ingress("web", "i", "2026-01-01T00:00:00Z",
+                                R"({"rules":[)" + rule("h.example", bad, "site", type) + "," +
+                                    rule("h.example", "/ok", "api") + "]}")};
+        auto out = compileRoutes(in);
+        CHECK(served(out.table, "h.example", "/") == "404");
+        CHECK(served(out.table, "h.example", "/anything") == "404");
+        CHECK(served(out.table, "h.example", "/ok") == "web/api:80");
+        REQUIRE(out.problems.size() == 1);
+        CHECK(out.problems[0].kind == ProblemKind::InvalidPath);
+        CHECK(out.problems[0].message.find(bad) != std::string::npos);
+      }
+    }
+  }
+}
+
 TEST_CASE("compile: TLS Secrets become SNI certificates; bad ones are reported and not served") {
   auto good = testing::makeCertificate({"a.example", "*.b.example"});
   auto other = testing::makeCertificate({"c.example"});
@@ -222,4 +243,47 @@ TEST_CASE("compile: TLS Secrets become SNI certificates; bad ones are reported a
           "TLS Secret web/mismatch: tls.key does not match the certificate in tls.crt; the last "
           "valid certificate stays in service");
   }
+  SUBCASE("an undecodable Secret is invalid, not missing: the last valid one stays") {
+    crds::Secret undecodable;
+    undecodable.metadata.namespace_ = "web";
+    undecodable.metadata.name = "mismatch";
+    undecodable.decode_error = "data[tls.crt] is not base64";
+    in.secrets[1] = std::make_shared<const crds::Secret>(undecodable);
+    in.last_good_secrets[{"web", "mismatch"}] = secret("mismatch", other.cert_pem, other.key_pem);
+    auto kept = compileRoutes(in);
+    CHECK(kept.table.certificateFor("c.example") >= 0);
+    CHECK(kept.problems[0].kind == ProblemKind::InvalidTlsSecret);
+    CHECK(kept.problems[0].message ==
+          "TLS Secret web/mismatch cannot be decoded: data[tls.crt] is not base64; the last "
+          "valid certificate stays in service");
+  }
+}
+
+TEST_CASE("compile: a certificate that does not cover a TLS host is served, with a warning") {
+  auto cert = testing::makeCertificate({"a.example", "*.b.example"});
+  crds::Secret s;
+  s.metadata.namespace_ = "web";
+  s.metadata.name = "tls";
+  s.type = crds::kTlsSecretType;
+  s.data = {{"tls.crt", cert.cert_pem}, {"tls.key", cert.key_pem}};
+  auto in = baseInputs();
+  in.secrets = {std::make_shared<const crds::Secret>(s)};
+  in.ingresses = {ingress("web", "i", "2026-01-01T00:00:00Z",
+                          R"({"tls":[{"hosts":["a.example","x.b.example","y.x.b.example",
+                                                "other.example"],"secretName":"tls"}],
+                              "rules":[)" +
+                              rule("a.example", "/", "site") + "]}")};
+  auto out = compileRoutes(in);
+  CHECK(out.table.certificateFor("other.example") == 0);  // served all the same
+  std::vector<std::string> hosts;
+  for (const auto& p : out.problems) {
+    CHECK(p.kind == ProblemKind::TlsHostNotCovered);
+    hosts.push_back(p.host);
+  }
+  // A wildcard covers one label only (RFC 6125 §6.4.3).
+  CHECK(hosts == std::vector<std::string>{"y.x.b.example", "other.example"});
+  REQUIRE_FALSE(out.problems.empty());
+  CHECK(out.problems.back().message ==
+        "the certificate of TLS Secret web/tls does not cover host other.example (its names: "
+        "a.example, *.b.example); clients will reject it for that host");
 }

@@ -90,3 +90,19 @@ TEST_CASE("secret tracker: a lost watch fetches every wanted Secret again") {
   api.setWatchesBroken(false);
   REQUIRE(eventually([&] { return cached(tracker, "s") == "b"; }, std::chrono::seconds(10)));
 }
+
+TEST_CASE("secret tracker: a Secret that cannot be decoded is kept as undecodable, not dropped") {
+  testing::FakeKubeClient api;
+  const auto secrets = kube::resources::secrets();
+  REQUIRE(api.create(secrets, secret("broken", "kubernetes.io/tls", "not base64!")));
+  controllers::routes::SecretTracker tracker(api, [](const ObjectKey&) {});
+  Running running(tracker);
+  tracker.setWanted({{"shop", "broken"}});
+  REQUIRE(eventually([&] { return tracker.settled(); }));
+  auto cached_secrets = tracker.secrets();
+  REQUIRE(cached_secrets.size() == 1);
+  CHECK(cached_secrets[0]->metadata.name == "broken");
+  CHECK(cached_secrets[0]->data.empty());
+  CHECK(cached_secrets[0]->decode_error.find("tls.") != std::string::npos);
+  CHECK(cached_secrets[0]->decode_error.find("not base64!") == std::string::npos);  // no value
+}
