@@ -243,6 +243,8 @@ int runLocal(const LocalFlags& flags) {
   local::LocalKubeClient client(memory, local::StateDir(flags.state_dir));
   if (Status st = client.restoreState(); !st)
     log::warn("state directory not restored", {{"error", st.toString()}});
+  sync.onDeleted(
+      [&client](const kube::Resource& r, const ObjectKey& key) { client.forget(r, key); });
 
   controllers::ControlPlaneOptions options;
   options.identity = "portico-local";

@@ -8,12 +8,52 @@ namespace portico::local {
 LocalKubeClient::LocalKubeClient(MemoryKubeClient& memory, StateDir state)
     : memory_(memory), state_(std::move(state)) {}
 
+namespace {
+
+// Marks a state file that holds only the status of an object the manifests define.
+constexpr const char* kStatusOnlyAnnotation = "portico.io/state";
+
+// What Portico itself creates; of anything else the state directory holds only the status.
+bool porticoCreates(const kube::Resource& resource) {
+  return resource.resource == "secrets" || resource.resource == "events" ||
+         resource.resource == "leases" || resource.resource == "certificates";
+}
+
+ObjectKey keyIn(const kube::Resource& resource, const kube::Json& object) {
+  const auto& meta = object.at("metadata");
+  return {resource.namespaced ? meta.value("namespace", "") : "", meta.value("name", "")};
+}
+
+}  // namespace
+
+std::string LocalKubeClient::idOf(const kube::Resource& resource, const ObjectKey& key) {
+  return resource.group + "/" + resource.resource + "/" + key.toString();
+}
+
 Expected<kube::Json> LocalKubeClient::persist(const kube::Resource& resource,
-                                              Expected<kube::Json> written) {
+                                              Expected<kube::Json> written, bool created) {
   if (!written) return written;
-  kube::Json object = *written;
-  if (!object.contains("apiVersion")) object["apiVersion"] = resource.apiVersion();
-  if (Status st = state_.write(resource, object); !st)
+  const kube::Json& object = *written;
+  ObjectKey key = keyIn(resource, object);
+  bool whole;
+  {
+    std::lock_guard lock(mutex_);
+    if (created) created_.insert(idOf(resource, key));
+    whole = created_.count(idOf(resource, key)) > 0;
+  }
+  kube::Json stored;
+  if (whole) {
+    stored = object;
+  } else {
+    // Only what Portico wrote: the status, on a stub naming the object.
+    if (!object.contains("status")) return written;
+    stored["kind"] = object.value("kind", "");
+    stored["metadata"] = {{"name", key.name}, {"annotations", {{kStatusOnlyAnnotation, "status"}}}};
+    if (resource.namespaced) stored["metadata"]["namespace"] = key.namespace_;
+    stored["status"] = object["status"];
+  }
+  if (!stored.contains("apiVersion")) stored["apiVersion"] = resource.apiVersion();
+  if (Status st = state_.write(resource, stored); !st)
     log::warn("state not saved", {{"error", st.toString()}});  // memory stays authoritative
   return written;
 }
@@ -22,8 +62,12 @@ Status LocalKubeClient::restoreState() {
   auto stored = state_.loadAll();
   if (!stored) return stored.error();
   for (auto& [resource, object] : *stored) {
-    const auto& meta = object["metadata"];
-    ObjectKey key{resource.namespaced ? meta.value("namespace", "") : "", meta.value("name", "")};
+    ObjectKey key = keyIn(resource, object);
+    // Files from before stubs existed held whole objects of every kind: only what Portico
+    // creates is restored whole.
+    bool status_only = !porticoCreates(resource) ||
+                       object.value("/metadata/annotations"_json_pointer, kube::Json::object())
+                               .value(kStatusOnlyAnnotation, "") == "status";
     auto existing = memory_.get(resource, key);
     if (existing) {
       if (!object.contains("status")) continue;
@@ -34,12 +78,31 @@ Status LocalKubeClient::restoreState() {
                   {{"object", key.toString()}, {"error", st.error().toString()}});
       continue;
     }
+    if (status_only) {
+      // The manifests no longer define the object: it stays deleted, and so does its status.
+      if (Status st = state_.remove(resource, key); !st)
+        log::warn("stored status of a deleted object not removed", {{"error", st.toString()}});
+      continue;
+    }
     object["metadata"].erase("resourceVersion");
-    if (auto st = memory_.create(resource, object); !st)
+    if (auto st = memory_.create(resource, object); !st) {
       log::warn("stored object not restored",
                 {{"object", key.toString()}, {"error", st.error().toString()}});
+      continue;
+    }
+    std::lock_guard lock(mutex_);
+    created_.insert(idOf(resource, key));
   }
   return Status::ok();
+}
+
+void LocalKubeClient::forget(const kube::Resource& resource, const ObjectKey& key) {
+  {
+    std::lock_guard lock(mutex_);
+    if (created_.count(idOf(resource, key))) return;  // not the manifests' object
+  }
+  if (Status st = state_.remove(resource, key); !st)
+    log::warn("stored status of a deleted object not removed", {{"error", st.toString()}});
 }
 
 Expected<kube::Json> LocalKubeClient::get(const kube::Resource& r, const ObjectKey& key) {
@@ -58,7 +121,7 @@ Status LocalKubeClient::watch(const kube::Resource& r, const std::string& ns,
 }
 
 Expected<kube::Json> LocalKubeClient::create(const kube::Resource& r, const kube::Json& object) {
-  return persist(r, memory_.create(r, object));
+  return persist(r, memory_.create(r, object), /*created=*/true);
 }
 
 Expected<kube::Json> LocalKubeClient::update(const kube::Resource& r, const kube::Json& object) {
@@ -79,7 +142,13 @@ Expected<kube::Json> LocalKubeClient::patch(const kube::Resource& r, const Objec
 Status LocalKubeClient::remove(const kube::Resource& r, const ObjectKey& key,
                                const kube::DeleteOptions& options) {
   Status st = memory_.remove(r, key, options);
-  if (st) state_.remove(r, r.namespaced ? key : ObjectKey{"", key.name});
+  if (st) {
+    ObjectKey stored_key = r.namespaced ? key : ObjectKey{"", key.name};
+    if (Status removed = state_.remove(r, stored_key); !removed)
+      log::warn("state not removed", {{"error", removed.toString()}});
+    std::lock_guard lock(mutex_);
+    created_.erase(idOf(r, stored_key));
+  }
   return st;
 }
 

@@ -1,11 +1,18 @@
 // LocalKubeClient: the KubeClient `portico local` runs the controllers on. Reads go to the
 // in-memory API server; every write the controllers make (status, Secrets, Events) also lands in
 // the state directory, and the state directory is loaded back at start, so certificates and
-// status survive a restart. Objects from manifest files are written by ManifestSync straight to
-// the MemoryKubeClient and are not copied to the state directory.
+// status survive a restart. The state directory holds only what Portico wrote:
+//  - objects Portico created (Secrets, Events, Certificates, Leases) whole;
+//  - of objects the manifests define (Ingresses, IngressClassConfigs, ...) only the status, in a
+//    stub that is restored onto the object if the manifests still define it, and removed if not.
+// Objects from manifest files are written by ManifestSync straight to the MemoryKubeClient; when
+// it deletes one, forget() removes its stored status.
 #pragma once
 
 #include <memory>
+#include <mutex>
+#include <set>
+#include <string>
 
 #include "operator/local/memory_client.h"
 #include "operator/local/state_dir.h"
@@ -16,9 +23,12 @@ class LocalKubeClient final : public kube::KubeClient {
 public:
   LocalKubeClient(MemoryKubeClient& memory, StateDir state);
 
-  // Puts the state directory's objects back: status onto objects that exist (from manifests),
-  // whole objects otherwise. Call after the first ManifestSync.
+  // Puts the state directory's objects back: stored status onto objects the manifests still
+  // define (stubs of deleted ones are removed), objects Portico created whole. Call after the
+  // first ManifestSync.
   Status restoreState();
+  // The manifests no longer define this object: its stored status goes too.
+  void forget(const kube::Resource& resource, const ObjectKey& key);
 
   Expected<kube::Json> get(const kube::Resource& resource, const ObjectKey& key) override;
   Expected<kube::ListPage> list(const kube::Resource& resource, const std::string& ns,
@@ -38,10 +48,15 @@ public:
   Expected<std::vector<kube::GroupVersion>> serverGroupVersions() override;
 
 private:
-  Expected<kube::Json> persist(const kube::Resource& resource, Expected<kube::Json> written);
+  // `created`: the write created the object (Portico owns it from then on).
+  Expected<kube::Json> persist(const kube::Resource& resource, Expected<kube::Json> written,
+                               bool created = false);
+  static std::string idOf(const kube::Resource& resource, const ObjectKey& key);
 
   MemoryKubeClient& memory_;
   StateDir state_;
+  std::mutex mutex_;
+  std::set<std::string> created_;  // objects Portico created, stored whole (guarded by mutex_)
 };
 
 }  // namespace portico::local

@@ -82,10 +82,12 @@ SyncReport ManifestSync::syncOnce() {
     if (desired.count(id)) continue;
     const auto& meta = applied->object["metadata"];
     ObjectKey key{meta.value("namespace", ""), meta.value("name", "")};
+    if (!applied->resource.namespaced) key.namespace_.clear();
     Status st = memory_.remove(applied->resource, key, {});
-    if (st || st.code() == ErrorCode::NotFound)
+    if (st || st.code() == ErrorCode::NotFound) {
       ++report.deleted;
-    else
+      if (on_deleted_) on_deleted_(applied->resource, key);
+    } else
       report.errors.push_back(id + ": " + st.message());
   }
   by_file_ = std::move(next);

@@ -5,6 +5,7 @@
 // sync when inotify reports a change in the directory.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -26,6 +27,10 @@ class ManifestSync {
 public:
   ManifestSync(MemoryKubeClient& memory, std::string dir);
   SyncReport syncOnce();
+  // Called for each object a sync deletes (set before syncs run on another thread).
+  void onDeleted(std::function<void(const kube::Resource&, const ObjectKey&)> callback) {
+    on_deleted_ = std::move(callback);
+  }
 
 private:
   struct Applied {
@@ -38,6 +43,7 @@ private:
   std::string dir_;
   std::mutex mutex_;
   std::map<std::string, std::map<std::string, Applied>> by_file_;  // file → object id → object
+  std::function<void(const kube::Resource&, const ObjectKey&)> on_deleted_;
 };
 
 class DirectoryWatcher final : public runtime::Runnable {

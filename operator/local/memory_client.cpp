@@ -1,5 +1,6 @@
 #include "operator/local/memory_client.h"
 
+#include "operator/base/object_names.h"
 #include "operator/base/time_format.h"
 
 #include <algorithm>
@@ -152,6 +153,10 @@ Expected<Json> MemoryKubeClient::create(const kube::Resource& r, const Json& inp
     key.namespace_ = "default";
     object["metadata"]["namespace"] = "default";
   }
+  // As the API server does: a name or namespace that is no DNS name is refused (it would also
+  // become a path in the state directory).
+  if (auto invalid = invalidObjectKey(key, r.namespaced))
+    return Status(ErrorCode::Invalid, r.resource + ": " + *invalid).withHttp(422, "Invalid");
   auto& items = objects_[idOf(r)];
   if (items.count(key))
     return Status(ErrorCode::AlreadyExists, r.resource + " \"" + key.name + "\" already exists")

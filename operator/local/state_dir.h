@@ -1,7 +1,9 @@
 // The state directory of `portico local`: what the operator writes (status, Secrets, Events)
 // as YAML, one file per object: <dir>/<resource>.<group>/<namespace>/<name>.yaml (cluster-scoped
-// objects under "_cluster"). Files are written to a temporary name and renamed, so a reader never
-// sees half a file; Secrets are mode 0600.
+// objects under "_cluster"). Names and namespaces must be DNS names (as the API server demands),
+// so no object can name a path outside the directory. A file is written to a temporary name
+// created with its final mode (Secrets 0600 from the first byte), synced, then renamed: a reader
+// never sees half a file, and a full filesystem leaves the previous file as it was.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -21,9 +23,11 @@ public:
 
   Status write(const kube::Resource& resource, const nlohmann::json& object);
   Status remove(const kube::Resource& resource, const ObjectKey& key);
-  // Every stored object, with the resource it belongs to.
+  // Every stored object, with the resource it belongs to. Temporary files a crash or a full
+  // filesystem left behind are removed.
   Expected<std::vector<std::pair<kube::Resource, nlohmann::json>>> loadAll() const;
-  std::string pathOf(const kube::Resource& resource, const ObjectKey& key) const;
+  // The file of an object; an error for a key that is no valid Kubernetes name.
+  Expected<std::string> pathOf(const kube::Resource& resource, const ObjectKey& key) const;
   const std::string& dir() const { return dir_; }
 
 private:

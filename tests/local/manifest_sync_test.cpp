@@ -115,7 +115,7 @@ TEST_CASE(
   }
   StateDir dir(state.path.string());
   struct stat st {};
-  REQUIRE(::stat(dir.pathOf(kube::resources::secrets(), {"default", "cert"}).c_str(), &st) == 0);
+  REQUIRE(::stat(dir.pathOf(kube::resources::secrets(), {"default", "cert"})->c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
 
   // A new process: manifests first, then the state directory.
@@ -129,6 +129,113 @@ TEST_CASE(
   auto cert = api.get(kube::resources::secrets(), {"default", "cert"});
   REQUIRE(cert);
   CHECK((*cert)["data"]["tls.key"] == "a2V5");
+}
+
+TEST_CASE("state directory: a deleted manifest object does not come back after a restart") {
+  TempDir manifests, state;
+  {
+    MemoryKubeClient api;
+    ManifestSync sync(api, manifests.path.string());
+    manifests.write("web.yaml", kService);
+    sync.syncOnce();
+    LocalKubeClient client(api, StateDir(state.path.string()));
+    sync.onDeleted([&](const kube::Resource& r, const ObjectKey& key) { client.forget(r, key); });
+    auto stored = client.get(kServices, {"default", "web"});
+    (*stored)["status"] = {{"loadBalancer", {{"ingress", {{{"ip", "10.0.0.1"}}}}}}};
+    REQUIRE(client.updateStatus(kServices, *stored));
+    // The state file holds the status only, never the manifest's spec.
+    StateDir dir(state.path.string());
+    auto loaded = dir.loadAll();
+    REQUIRE(loaded);
+    REQUIRE(loaded->size() == 1);
+    CHECK_FALSE(loaded->front().second.contains("spec"));
+    // The manifest goes while running: so does the stored status.
+    fs::remove(manifests.path / "web.yaml");
+    CHECK(sync.syncOnce().deleted == 1);
+    CHECK(dir.loadAll()->empty());
+  }
+  // Deleted while Portico was down: the stub is removed at start, the object not re-created.
+  {
+    MemoryKubeClient api;
+    ManifestSync sync(api, manifests.path.string());
+    manifests.write("web.yaml", kService);
+    sync.syncOnce();
+    LocalKubeClient client(api, StateDir(state.path.string()));
+    auto stored = client.get(kServices, {"default", "web"});
+    (*stored)["status"] = {{"loadBalancer", {{"ingress", {{{"ip", "10.0.0.1"}}}}}}};
+    REQUIRE(client.updateStatus(kServices, *stored));
+  }
+  fs::remove(manifests.path / "web.yaml");
+  MemoryKubeClient api;
+  ManifestSync sync(api, manifests.path.string());
+  sync.syncOnce();
+  LocalKubeClient client(api, StateDir(state.path.string()));
+  REQUIRE(client.restoreState());
+  CHECK_FALSE(api.get(kServices, {"default", "web"}));
+  CHECK(StateDir(state.path.string()).loadAll()->empty());
+}
+
+TEST_CASE("state directory: an old whole-object file of a manifest kind is not re-created") {
+  TempDir manifests, state;
+  fs::create_directories(state.path / "services.core" / "default");
+  std::ofstream(state.path / "services.core" / "default" / "web.yaml")
+      << "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: default}\n"
+         "spec: {ports: [{port: 80}]}\n";
+  MemoryKubeClient api;
+  ManifestSync sync(api, manifests.path.string());
+  sync.syncOnce();
+  LocalKubeClient client(api, StateDir(state.path.string()));
+  REQUIRE(client.restoreState());
+  CHECK_FALSE(api.get(kServices, {"default", "web"}));
+}
+
+TEST_CASE("state directory: names that are no DNS names never become paths") {
+  TempDir state;
+  StateDir dir(state.path.string());
+  const char* bad_names[] = {"../../escape", "a/b", "..", "UPPER", "", "x\n"};
+  for (const char* name : bad_names) {
+    SUBCASE(name) {
+      auto secret = kube::Json{{"apiVersion", "v1"},
+                               {"kind", "Secret"},
+                               {"metadata", {{"name", name}, {"namespace", "default"}}}};
+      CHECK_FALSE(dir.write(kube::resources::secrets(), secret));
+      CHECK_FALSE(dir.pathOf(kube::resources::secrets(), {"default", name}));
+      MemoryKubeClient api;
+      auto created = api.create(kube::resources::secrets(), secret);
+      REQUIRE_FALSE(created);
+      CHECK(created.error().code() == ErrorCode::Invalid);
+    }
+  }
+  auto bad_namespace = kube::Json{{"apiVersion", "v1"},
+                                  {"kind", "Secret"},
+                                  {"metadata", {{"name", "ok"}, {"namespace", "../etc"}}}};
+  CHECK_FALSE(dir.write(kube::resources::secrets(), bad_namespace));
+  CHECK(fs::is_empty(state.path));
+  CHECK_FALSE(fs::exists(state.path.parent_path() / "escape.yaml"));
+}
+
+TEST_CASE("state directory: a Secret is written 0600 and never through a planted link") {
+  TempDir state, outside;
+  StateDir dir(state.path.string());
+  std::string path = *dir.pathOf(kube::resources::secrets(), {"default", "cert"});
+  fs::create_directories(fs::path(path).parent_path());
+  std::ofstream(outside.path / "target") << "untouched";
+  fs::create_symlink(outside.path / "target", path + ".tmp");
+  mode_t old_mask = ::umask(0);  // the mode must not depend on the umask
+  Status written = dir.write(kube::resources::secrets(),
+                             {{"apiVersion", "v1"},
+                              {"kind", "Secret"},
+                              {"metadata", {{"name", "cert"}, {"namespace", "default"}}},
+                              {"data", {{"tls.key", "a2V5"}}}});
+  ::umask(old_mask);
+  REQUIRE(written);
+  std::ifstream target(outside.path / "target");
+  std::string content((std::istreambuf_iterator<char>(target)), {});
+  CHECK(content == "untouched");
+  struct stat st {};
+  REQUIRE(::lstat(path.c_str(), &st) == 0);
+  CHECK(S_ISREG(st.st_mode));
+  CHECK((st.st_mode & 0777) == 0600);
 }
 
 TEST_CASE("kinds: resources for manifest kinds") {
