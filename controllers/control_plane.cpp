@@ -104,6 +104,10 @@ void ControlPlane::wire() {
   static const runtime::Store<crds::IngressClassConfig> kNoConfigs;
   config_status_ = std::make_unique<ingressclassconfig::ConfigStatusReconciler>(
       client_, configs_ ? configs_->store() : kNoConfigs, *publisher_, *events_, clock_);
+  config_status_->whileUnpublished([this] {
+    std::lock_guard lock(unserved_mutex_);
+    return unserved_config_;
+  });
   config_status_controller_ = std::make_shared<runtime::Controller>("ingressclassconfig-status",
                                                                     *config_status_, 1, clock_);
 
@@ -251,7 +255,10 @@ routes::BuiltRoutes ControlPlane::build() {
                                             options_.selection);
   const auto& served = selection.served;
   // The class settings in service: the config's when valid; the last valid ones while it is
-  // not (a typo must not move the listeners); built-in defaults without a config.
+  // not, or is gone (a typo must not move the listeners); built-in defaults only for a class
+  // that names no config. A class whose config is invalid, missing or of another kind, with
+  // nothing valid before it, publishes nothing: the proxy does not start (on 0.0.0.0:80/443
+  // with built-in defaults) until the config is fixed; the config's status says why.
   crds::IngressClassConfigSpec spec;
   if (served.config && served.config_errors.empty()) {
     spec = served.config->spec;
@@ -259,10 +266,23 @@ routes::BuiltRoutes ControlPlane::build() {
     last_good_generation_ = served.config->metadata.generation;
     last_good_config_ = served.config->metadata.name;
     out.applied_config_generation = last_good_generation_;
-  } else if (served.config && last_good_spec_ &&
-             last_good_config_ == served.config->metadata.name) {
+  } else if (!served.config_problem.empty() && last_good_spec_) {
     spec = *last_good_spec_;
     out.applied_config_generation = last_good_generation_;
+  } else if (!served.config_problem.empty()) {
+    if (served.config_problem != last_config_problem_) {
+      log::error("no valid IngressClassConfig yet: nothing is served until it is fixed",
+                 {{"ingressClass", served.name}, {"reason", served.config_problem}});
+      if (served.config) {  // its status says why, though nothing is published
+        {
+          std::lock_guard lock(unserved_mutex_);
+          unserved_config_ = served.config->metadata.name;
+        }
+        config_status_controller_->queue().add(served.config->metadata.key());
+      }
+    }
+    last_config_problem_ = served.config_problem;
+    return out;  // not ready
   }
   out.applied_spec = spec;
   // Told once per new problem (status and an Event carry it too), not on every build.

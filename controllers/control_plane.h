@@ -7,6 +7,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -106,6 +107,10 @@ private:
   std::optional<std::chrono::steady_clock::time_point> unsettled_since_;
   std::map<ObjectKey, std::shared_ptr<const crds::Secret>> last_good_secrets_;
   std::string last_config_problem_;
+  // The class's config while no valid spec has ever been served (nothing published): its
+  // status still says why. Written by the publisher thread, read by the status controller.
+  mutable std::mutex unserved_mutex_;
+  std::string unserved_config_;
 };
 
 }  // namespace portico::controllers

@@ -25,6 +25,11 @@ crds::IngressClassConfigStatus desiredStatus(const crds::IngressClassConfig& con
 
   crds::Condition programmed{"Programmed", "Unknown", "Pending", "no route snapshot published yet",
                              "",           generation};
+  if (!published && !errors.empty()) {
+    programmed.status = "False";
+    programmed.reason = "NotPublished";
+    programmed.message = "nothing is served until the spec is valid (no valid spec before it)";
+  }
   if (published && published->generation > 0) {
     const auto& built = published->built;
     status.snapshot_generation = published->generation;

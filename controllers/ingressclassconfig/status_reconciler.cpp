@@ -17,12 +17,17 @@ ConfigStatusReconciler::ConfigStatusReconciler(
 Expected<runtime::Result> ConfigStatusReconciler::reconcile(const runtime::Request& request) {
   auto config = configs_.get(request.key);
   auto published = publisher_.current();
-  if (!config || !published) return runtime::Result{};
-  const auto& served = published->built.served;
-  if (!served.config || served.config->metadata.name != config->metadata.name)
-    return runtime::Result{};  // not the config of the class we serve
+  if (!config) return runtime::Result{};
+  if (published) {
+    const auto& served = published->built.served;
+    if (!served.config || served.config->metadata.name != config->metadata.name)
+      return runtime::Result{};  // not the config of the class we serve
+  } else if (!unpublished_config_ || unpublished_config_() != config->metadata.name) {
+    return runtime::Result{};
+  }
 
-  auto desired = desiredStatus(*config, published.get(), formatRfc3339(clock_.now()));
+  auto desired =
+      desiredStatus(*config, published ? published.get() : nullptr, formatRfc3339(clock_.now()));
   if (sameStatus(config->status, desired)) return runtime::Result{};
 
   const auto* was = crds::findCondition(config->status.conditions, "Accepted");

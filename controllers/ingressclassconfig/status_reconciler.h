@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 
 #include "controllers/common/event_recorder.h"
 #include "controllers/routes/publisher.h"
@@ -24,6 +25,11 @@ public:
                          const Clock& clock = SystemClock::instance());
 
   Expected<runtime::Result> reconcile(const runtime::Request& request) override;
+  // While nothing is published (no valid spec yet), the name of the class's config, whose
+  // status is written all the same (Accepted=False says why nothing is served).
+  void whileUnpublished(std::function<std::string()> served_config) {
+    unpublished_config_ = std::move(served_config);
+  }
   long statusWrites() const { return status_writes_; }
 
 private:
@@ -33,6 +39,7 @@ private:
   EventRecorder& events_;
   const Clock& clock_;
   std::atomic<long> status_writes_{0};
+  std::function<std::string()> unpublished_config_;
 };
 
 }  // namespace portico::controllers::ingressclassconfig

@@ -143,3 +143,63 @@ TEST_CASE("control plane: routes published, status written once, then a fixpoint
   runner.join();
   ::unlink(snapshot.c_str());
 }
+
+TEST_CASE("control plane: an invalid config at start publishes nothing until it is fixed") {
+  testing::FakeKubeClient api;
+  api.setServedGroupVersions({{"", "v1"},
+                              {"networking.k8s.io", "v1"},
+                              {"discovery.k8s.io", "v1"},
+                              {"portico.io", "v1alpha1"}});
+  seed(api);
+  auto config = api.get(kConfigs, {"", "portico"});
+  REQUIRE(config);
+  (*config)["spec"]["proxy"] = {{"headerTimeoutSeconds", 0}};  // invalid: at least 1
+  REQUIRE(api.update(kConfigs, *config));
+  const std::string snapshot = "/tmp/portico-control-plane-invalid-" + std::to_string(getpid());
+  ::unlink(snapshot.c_str());
+  controllers::ControlPlaneOptions options;
+  options.snapshot_path = snapshot;
+  auto plane = controllers::ControlPlane::create(api, options);
+  REQUIRE(plane);
+  CancelSource stop;
+  std::thread runner([&] { (void)(*plane)->run(stop); });
+
+  // The config's status says why; nothing is published (no listener on 0.0.0.0:80/443).
+  REQUIRE(eventually([&] {
+    auto stored = api.get(kConfigs, {"", "portico"});
+    return stored &&
+           stored->value("/status/conditions/0/status"_json_pointer, std::string()) == "False";
+  }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK_FALSE((*plane)->ready());
+  CHECK_FALSE((*plane)->publisher().current());
+  CHECK_FALSE(proxy::SnapshotReader(snapshot).poll());  // no table for a proxy to serve
+
+  // Fixed: the config's listeners are served.
+  config = api.get(kConfigs, {"", "portico"});
+  (*config)["spec"]["proxy"] = {{"headerTimeoutSeconds", 10}};
+  REQUIRE(api.update(kConfigs, *config));
+  REQUIRE(eventually([&] { return (*plane)->ready(); }));
+  proxy::SnapshotReader reader(snapshot);
+  auto table = reader.poll();
+  REQUIRE(table);
+  CHECK(table->listeners().address == "127.0.0.1");
+  CHECK(table->listeners().proxy.header_timeout_seconds == 10);
+
+  // Broken again later: the last valid settings stay in service.
+  config = api.get(kConfigs, {"", "portico"});
+  (*config)["spec"]["listeners"] = {{"address", "0.0.0.0"}};
+  (*config)["spec"]["proxy"] = {{"headerTimeoutSeconds", 0}};
+  REQUIRE(api.update(kConfigs, *config));
+  REQUIRE(eventually([&] {
+    auto stored = api.get(kConfigs, {"", "portico"});
+    return stored &&
+           stored->value("/status/conditions/0/status"_json_pointer, std::string()) == "False";
+  }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  CHECK((*plane)->publisher().current()->built.applied_spec->listeners.address == "127.0.0.1");
+
+  stop.cancel();
+  runner.join();
+  ::unlink(snapshot.c_str());
+}

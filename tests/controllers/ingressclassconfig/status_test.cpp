@@ -42,6 +42,12 @@ TEST_CASE("config status: Accepted and Programmed say why") {
     auto s = ingressclassconfig::desiredStatus(config(1), nullptr, "2026-01-01T00:00:00Z");
     CHECK(status(s, "Programmed") == "Unknown/Pending");
   }
+  SUBCASE("invalid with nothing valid before: nothing is served, and Programmed says so") {
+    auto s = ingressclassconfig::desiredStatus(
+        config(1, {{"proxy", {{"headerTimeoutSeconds", 0}}}}), nullptr, "2026-01-01T00:00:00Z");
+    CHECK(status(s, "Accepted") == "False/InvalidSpec");
+    CHECK(status(s, "Programmed") == "False/NotPublished");
+  }
   SUBCASE("a Server header value that could inject headers is invalid") {
     auto s = ingressclassconfig::desiredStatus(
         config(1, {{"proxy", {{"serverHeader", "portico\r\nSet-Cookie: a=b"}}}}), nullptr,
