@@ -30,6 +30,7 @@ Expected<acme::AcmeClient*> AcmeAccounts::clientFor(const crds::IngressClassConf
     account.metadata.name = key_ref.name;
     account.metadata.namespace_ = key_ref.namespace_;
     account.type = "Opaque";
+    account.metadata.annotations[kAcmeAccountAnnotation] = config.metadata.name;
     account.data["tls.key"] = key_pem;
     if (Status st = putSecret(client_, account); !st) return st;
     log::info("ACME account key created", {{"secret", key_ref.toString()}});

@@ -128,6 +128,38 @@ Expected<runtime::Result> CertificateReconciler::fail(crds::Certificate& cert,
   return after(delay);
 }
 
+crds::Secret CertificateReconciler::ownershipOf(const crds::Certificate& cert) {
+  crds::Secret mine;
+  mine.metadata.annotations[kCertificateNameAnnotation] = cert.metadata.name;
+  return mine;
+}
+
+// spec.secretName names a Secret Portico does not own: nothing is issued into it, and the user
+// is told why (once per change of the condition), never with a retry storm.
+Expected<runtime::Result> CertificateReconciler::secretOwnedByOther(crds::Certificate& cert) {
+  const std::string message = "Secret " + cert.spec.secret_name +
+                              " exists and is not Portico's (it has no " +
+                              kCertificateNameAnnotation + ": " + cert.metadata.name +
+                              " annotation): it is never overwritten. Delete it, choose another "
+                              "secretName, or add the annotation to hand it over";
+  const crds::CertificateStatus before = cert.status;
+  cert.status.order.reset();
+  crds::setCondition(cert.status.conditions,
+                     {"Ready", "False", kSecretOwnedByOther, message, "", cert.metadata.generation},
+                     now());
+  crds::setCondition(
+      cert.status.conditions,
+      {"Issuing", "False", kSecretOwnedByOther, message, "", cert.metadata.generation}, now());
+  if (!crds::sameConditions(before.conditions, cert.status.conditions) ||
+      before.order.has_value() != cert.status.order.has_value()) {
+    events_.record({"portico.io/v1alpha1", "Certificate", cert.metadata.namespace_,
+                    cert.metadata.name, cert.metadata.uid},
+                   "Warning", kSecretOwnedByOther, message);
+    if (Status st = writeStatus(cert); !st) return st;
+  }
+  return after(std::chrono::minutes(5));  // a change of the Secret enqueues it sooner
+}
+
 Expected<runtime::Result> CertificateReconciler::reconcile(const runtime::Request& request) {
   // The live object, not the cache: the order in status must never be acted on twice.
   auto live = client_.get(certificates(), request.key);
@@ -157,6 +189,7 @@ Expected<runtime::Result> CertificateReconciler::reconcile(const runtime::Reques
   auto secret = getSecret(client_, {cert.metadata.namespace_, cert.spec.secret_name});
   if (!secret) return secret.error();
   const crds::Secret* current = secret->get();
+  if (current && !secretWritableBy(*current, ownershipOf(cert))) return secretOwnedByOther(cert);
 
   const std::string config_name = !cert.spec.issuer.empty()
                                       ? cert.spec.issuer

@@ -80,6 +80,10 @@ private:
   Status reportWaiting(crds::Certificate& cert, const std::vector<std::string>& silent);
   Expected<runtime::Result> fail(crds::Certificate& cert, const std::string& reason,
                                  const std::string& message);
+  // What makes a Secret this Certificate's (see secretWritableBy).
+  static crds::Secret ownershipOf(const crds::Certificate& cert);
+  // Ready=False, Issuing=False with reason SecretOwnedByOther, an Event on change.
+  Expected<runtime::Result> secretOwnedByOther(crds::Certificate& cert);
   Status writeStatus(const crds::Certificate& cert);
   // A Normal Event for each issuance step, so `kubectl describe` tells the story.
   void stepEvent(const crds::Certificate& cert, const std::string& reason,

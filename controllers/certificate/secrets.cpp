@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "controllers/certificate/policies.h"
+
 namespace portico::controllers::certificate {
 
 namespace {
@@ -22,11 +24,31 @@ Expected<std::shared_ptr<crds::Secret>> getSecret(kube::KubeClient& client, cons
   }
 }
 
+bool secretWritableBy(const crds::Secret& existing, const crds::Secret& desired) {
+  for (const char* annotation : {kCertificateNameAnnotation, kAcmeAccountAnnotation}) {
+    const std::string wanted = desired.metadata.annotation(annotation);
+    if (!wanted.empty() && existing.metadata.annotation(annotation) == wanted) return true;
+  }
+  for (const auto& mine : desired.metadata.owner_references)
+    for (const auto& theirs : existing.metadata.owner_references)
+      if (!mine.uid.empty() && mine.uid == theirs.uid) return true;
+  return false;
+}
+
 Status putSecret(kube::KubeClient& client, const crds::Secret& secret) {
   nlohmann::json object = secret;
   auto created = client.create(kSecrets, object);
   if (created) return Status::ok();
   if (created.error().code() != ErrorCode::AlreadyExists) return created.error();
+  auto existing = getSecret(client, secret.metadata.key());
+  if (!existing) return existing.error();
+  if (*existing && !secretWritableBy(**existing, secret))
+    return Status(ErrorCode::AlreadyExists,
+                  "Secret " + secret.metadata.key().toString() +
+                      " exists and is not Portico's (no " + kCertificateNameAnnotation +
+                      " annotation or owner reference of ours): it is never overwritten; delete "
+                      "it, name another secretName, or annotate it to hand it over")
+        .withHttp(409, kSecretOwnedByOther);
   nlohmann::json patch = {
       {"type", secret.type},
       {"data", object["data"]},

@@ -1,5 +1,7 @@
 #include "controllers/routes/publisher.h"
 
+#include <filesystem>
+
 #include "operator/base/log.h"
 #include "operator/base/metrics.h"
 
@@ -48,8 +50,36 @@ void RoutePublisher::run(CancelSource& cancel) {
   }
 }
 
+Expected<std::string> confinedSnapshotPath(const std::string& requested,
+                                           const std::string& own_path) {
+  namespace fs = std::filesystem;
+  const fs::path own_dir = fs::path(own_path).lexically_normal().parent_path();
+  const fs::path wanted(requested);
+  fs::path file = wanted.filename();
+  bool bare_name = !wanted.has_parent_path();
+  bool in_own_dir = wanted.is_absolute() && wanted.lexically_normal() == wanted &&
+                    wanted.parent_path() == own_dir;
+  if (file.empty() || file == "." || file == ".." || (!bare_name && !in_own_dir))
+    return Status(ErrorCode::InvalidArgument,
+                  "spec.snapshotPath \"" + requested +
+                      "\" must be a file name, or a file directly in " + own_dir.string() +
+                      " (the directory of the operator's own snapshot)");
+  return (own_dir / file).string();
+}
+
 void RoutePublisher::publishToConfiguredPath(const BuiltRoutes& built, bool table_changed) {
   std::string path = built.applied_spec ? built.applied_spec->snapshot_path : "";
+  if (!path.empty()) {
+    auto confined = confinedSnapshotPath(path, writer_->path());
+    if (!confined) {
+      if (path != refused_path_)
+        log::error("spec.snapshotPath refused", {{"error", confined.error().message()}});
+      refused_path_ = path;
+      path.clear();
+    } else {
+      path = *confined;
+    }
+  }
   if (path == writer_->path()) path.clear();
   if (path != extra_path_) {
     extra_writer_.reset();

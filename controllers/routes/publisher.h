@@ -44,6 +44,13 @@ struct PublisherOptions {
   std::chrono::milliseconds max_delay{50};
 };
 
+// Where the class's spec.snapshotPath may be written: only a file directly in the directory of
+// the operator's own snapshot (`own_path`), given as a bare file name or as an absolute path in
+// that directory. Anything else ("/etc/passwd", "../x", "sub/x") is refused with the reason: a
+// config must not make the operator replace an arbitrary file with one holding private keys.
+Expected<std::string> confinedSnapshotPath(const std::string& requested,
+                                           const std::string& own_path);
+
 class RoutePublisher final : public runtime::Runnable {
 public:
   using Build = std::function<BuiltRoutes()>;
@@ -71,6 +78,7 @@ private:
   void publishOnce(std::chrono::steady_clock::time_point changed_at);
   // The class's spec.snapshotPath, when it names another file: published there too.
   void publishToConfiguredPath(const BuiltRoutes& built, bool table_changed);
+  std::string refused_path_;  // the last spec.snapshotPath refused (logged once)
 
   Build build_;
   std::unique_ptr<proxy::SnapshotWriter> writer_;

@@ -44,7 +44,10 @@ void SnapshotWriter::unmap() {
 // old complete file or the new complete one.
 Status SnapshotWriter::map(const std::string& path, uint64_t capacity) {
   std::string temp = path + ".new";
-  int fd = ::open(temp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  // Whatever holds the temporary name goes first (a leftover, or a link planted to redirect the
+  // write); the region is then a new file, never opened through a link.
+  ::unlink(temp.c_str());
+  int fd = ::open(temp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return errnoStatus("cannot create " + temp);
   fchmod(fd, 0600);  // whatever the umask: the snapshot holds private keys
   size_t size = regionSize(capacity);

@@ -109,6 +109,21 @@ grep -h '^message:' "$STATE"/events.core/default/lost-tls.*.yaml 2>/dev/null | g
 sleep 2
 check "and backs off (one attempt, not a retry storm)" 1 "$(cert_field lost-tls failedIssuanceAttempts)"
 
+# 3b. Portico is no confused deputy: an Ingress that names an application's Secret as its TLS
+# secretName gets no certificate written over that Secret.
+printf -- '---\napiVersion: v1\nkind: Secret\nmetadata: {name: app-creds, namespace: default}\ntype: Opaque\ndata: {password: aHVudGVyMg==}\n' | put creds
+ingress grab grab.test app-creds
+cert_name=app-creds  # the Certificate made for an Ingress TLS entry is named after its Secret
+for _ in $(seq 1 200); do [[ $(condition $cert_name Ready) == False/SecretOwnedByOther ]] && break; sleep 0.05; done
+check "a Secret Portico does not own is never overwritten: Ready=False/SecretOwnedByOther" \
+  "False/SecretOwnedByOther" "$(condition "$cert_name" Ready)"
+grep -h '^reason:' "$STATE"/events.core/default/"$cert_name".*.yaml 2>/dev/null | grep -q SecretOwnedByOther \
+  && pass "a Warning Event says SecretOwnedByOther" || fail "a Warning Event says SecretOwnedByOther"
+check "no ACME order was started for it" "" "$(cert_field "$cert_name" url)"
+check "the application's Secret was not written to the state directory" no \
+  "$([[ -e $STATE/secrets.core/default/app-creds.yaml ]] && echo yes || echo no)"
+rm -f "$MANIFESTS/creds.yaml" "$MANIFESTS/grab.yaml"
+
 # 4. What Prometheus sees of all that (portico local --metrics-address), and promtool's lint.
 check "/healthz" ok "$(curl -s --max-time 2 "http://127.0.0.1:$METRICS_PORT/healthz")"
 check "/readyz: caches synced and the first snapshot live" ok "$(curl -s --max-time 2 "http://127.0.0.1:$METRICS_PORT/readyz")"

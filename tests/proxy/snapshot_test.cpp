@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <fstream>
+#include <iterator>
 
 #include "operator/proxy/snapshot_codec.h"
 #include "operator/proxy/snapshot_format.h"
@@ -94,6 +96,26 @@ TEST_CASE("snapshot codec: a Server header that could end the line is refused") 
   auto decoded = snapshot::decode(snapshot::encode(bad));
   REQUIRE_FALSE(decoded);
   CHECK(decoded.error().message().find("Server header") != std::string::npos);
+}
+
+TEST_CASE("snapshot file: a link planted at the temporary name is never written through") {
+  const std::string path = "/tmp/portico-snapshot-link-" + std::to_string(::getpid());
+  const std::string target = path + ".target";
+  { std::ofstream(target) << "untouched"; }
+  ::unlink((path + ".new").c_str());
+  REQUIRE(::symlink(target.c_str(), (path + ".new").c_str()) == 0);
+  auto writer = SnapshotWriter::create(path);
+  REQUIRE(writer);
+  REQUIRE((*writer)->publish(sampleTable("a")));
+  std::ifstream in(target);
+  std::string content((std::istreambuf_iterator<char>(in)), {});
+  CHECK(content == "untouched");
+  struct stat st {};
+  REQUIRE(::lstat(path.c_str(), &st) == 0);
+  CHECK(S_ISREG(st.st_mode));
+  CHECK((st.st_mode & 0777) == 0600);
+  ::unlink(path.c_str());
+  ::unlink(target.c_str());
 }
 
 TEST_CASE("snapshot file: mode 0600, publish and read generations in order") {

@@ -113,3 +113,32 @@ TEST_CASE("publisher: the class's spec.snapshotPath gets the same snapshot") {
   ::unlink(tempPath().c_str());
   ::unlink(extra.c_str());
 }
+
+TEST_CASE("publisher: spec.snapshotPath is confined to the operator's own snapshot directory") {
+  struct Row {
+    const char* requested;
+    const char* resolved;  // nullptr: refused
+  };
+  const Row rows[] = {
+      {"extra.snapshot", "/run/portico/extra.snapshot"},
+      {"/run/portico/extra.snapshot", "/run/portico/extra.snapshot"},
+      {"/etc/passwd", nullptr},
+      {"/run/portico/../../etc/passwd", nullptr},
+      {"../escape", nullptr},
+      {"sub/file", nullptr},
+      {"/run/portico/sub/file", nullptr},
+      {"..", nullptr},
+      {"/run/portico/", nullptr},
+  };
+  for (const auto& row : rows) {
+    SUBCASE(row.requested) {
+      auto resolved = confinedSnapshotPath(row.requested, "/run/portico/routes.snapshot");
+      if (row.resolved) {
+        REQUIRE(resolved);
+        CHECK(*resolved == row.resolved);
+      } else {
+        CHECK_FALSE(resolved);
+      }
+    }
+  }
+}
