@@ -73,12 +73,17 @@ Expected<HttpResponse> AcmeClient::exchange(const char* endpoint, const HttpRequ
 }
 
 Expected<Directory> AcmeClient::directory() {
-  if (directory_) return *directory_;
+  {
+    std::lock_guard lock(state_mutex_);
+    if (directory_) return *directory_;
+  }
+  // Fetched without the lock (two workers may both fetch it once; the answers are the same).
   auto response = exchange("directory", unsignedRequest("GET", directory_url_));
   if (!response) return response.error();
   if (response->status != 200) return toStatus(problemFrom(*response));
   auto parsed = parseDirectory(response->body);
   if (!parsed) return parsed.error();
+  std::lock_guard lock(state_mutex_);
   directory_ = *parsed;
   return *directory_;
 }
@@ -114,13 +119,14 @@ Expected<std::string> AcmeClient::takeNonce() {
 Expected<AcmeClient::Reply> AcmeClient::post(const char* endpoint, const std::string& url,
                                              const std::optional<nlohmann::json>& payload,
                                              bool jwk) {
-  if (!jwk && account_url_.empty())
+  const std::string account_url = jwk ? std::string() : accountUrl();
+  if (!jwk && account_url.empty())
     return Status(ErrorCode::InvalidArgument, "no ACME account yet (call account() first)");
   const std::string body = payload ? payload->dump() : std::string();
   for (int attempt = 0;; ++attempt) {
     auto nonce = takeNonce();
     if (!nonce) return nonce.error();
-    auto jws = signJws(key_, {*nonce, url, jwk ? "" : account_url_}, body);
+    auto jws = signJws(key_, {*nonce, url, account_url}, body);
     if (!jws) return jws.error();
     HttpRequest request = unsignedRequest("POST", url);
     request.body = jws->dump();
@@ -128,8 +134,11 @@ Expected<AcmeClient::Reply> AcmeClient::post(const char* endpoint, const std::st
     auto response = exchange(endpoint, request);
     if (!response) return response.error();
     keepNonce(*response);
-    last_retry_after_ =
-        parseRetryAfter(response->header("Retry-After"), std::chrono::system_clock::now());
+    {
+      std::lock_guard lock(state_mutex_);
+      last_retry_after_ =
+          parseRetryAfter(response->header("Retry-After"), std::chrono::system_clock::now());
+    }
     if (response->status >= 400) {
       AcmeProblem problem = problemFrom(*response);
       // §6.5: a rejected nonce is retried with the fresh one the error carried.
@@ -172,7 +181,7 @@ Expected<Account> AcmeClient::account(const NewAccountRequest& request) {
   if (auto c = reply->body.find("contact"); c != reply->body.end() && c->is_array())
     for (const auto& item : *c)
       if (item.is_string()) account.contact.push_back(item.get<std::string>());
-  account_url_ = account.url;
+  setAccountUrl(account.url);
   return account;
 }
 

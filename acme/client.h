@@ -4,6 +4,7 @@
 // server's problem documents as Status; lastRetryAfter() keeps the server's pacing hint.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <mutex>
@@ -57,8 +58,14 @@ public:
   // Registers the key, or finds its existing account (the CA answers 200 for a known key).
   Expected<Account> account(const NewAccountRequest& request);
   // Use an account URL remembered from before (no request).
-  void setAccountUrl(std::string url) { account_url_ = std::move(url); }
-  const std::string& accountUrl() const { return account_url_; }
+  void setAccountUrl(std::string url) {
+    std::lock_guard lock(state_mutex_);
+    account_url_ = std::move(url);
+  }
+  std::string accountUrl() const {
+    std::lock_guard lock(state_mutex_);
+    return account_url_;
+  }
 
   Expected<Order> newOrder(const std::vector<std::string>& dns_names,
                            const std::string& profile = "", const std::string& replaces = "");
@@ -72,8 +79,12 @@ public:
   Expected<RenewalWindow> renewalInfo(const std::string& leaf_pem);
 
   Expected<std::string> thumbprint() const { return jwkThumbprint(key_.key.get()); }
-  std::optional<std::chrono::seconds> lastRetryAfter() const { return last_retry_after_; }
-  long badNonceRetries() const { return bad_nonce_retries_; }
+  // The Retry-After of the last answer (any thread's: one CA, one account).
+  std::optional<std::chrono::seconds> lastRetryAfter() const {
+    std::lock_guard lock(state_mutex_);
+    return last_retry_after_;
+  }
+  long badNonceRetries() const { return bad_nonce_retries_.load(); }
 
 private:
   struct Reply {
@@ -95,12 +106,14 @@ private:
   std::string directory_url_;
   AccountKey key_;
   AcmeClientOptions options_;
-  std::optional<Directory> directory_;
-  std::string account_url_;
+  // One client serves every Certificate worker at once: what answers change is guarded.
+  mutable std::mutex state_mutex_;
+  std::optional<Directory> directory_;                    // guarded by state_mutex_
+  std::string account_url_;                               // guarded by state_mutex_
+  std::optional<std::chrono::seconds> last_retry_after_;  // guarded by state_mutex_
   std::mutex nonce_mutex_;
-  std::deque<std::string> nonces_;
-  std::optional<std::chrono::seconds> last_retry_after_;
-  long bad_nonce_retries_ = 0;
+  std::deque<std::string> nonces_;  // guarded by nonce_mutex_
+  std::atomic<long> bad_nonce_retries_{0};
 };
 
 // The ARI certID (RFC 9773 §4.1): base64url(AKI keyIdentifier) "." base64url(serial DER bytes).

@@ -12,7 +12,8 @@ AcmeAccounts::AcmeAccounts(kube::KubeClient& client, TransportFactory transport_
       transport_factory_(std::move(transport_factory)),
       account_namespace_(std::move(account_namespace)) {}
 
-Expected<acme::AcmeClient*> AcmeAccounts::clientFor(const crds::IngressClassConfig& config) {
+Expected<std::shared_ptr<acme::AcmeClient>> AcmeAccounts::clientFor(
+    const crds::IngressClassConfig& config) {
   const auto& settings = *config.spec.acme;
   ObjectKey key_ref = settings.account_key_secret.value_or(
       ObjectKey{account_namespace_, "portico-acme-" + config.metadata.name});
@@ -37,9 +38,14 @@ Expected<acme::AcmeClient*> AcmeAccounts::clientFor(const crds::IngressClassConf
   }
   const std::string fingerprint =
       settings.server + "\n" + settings.ca_bundle + "\n" + key_pem + "\n" + settings.email;
+  // The client shares ownership of its session: the map slot may be replaced (a config edit)
+  // while another worker still uses the old client.
+  auto shared = [](const std::shared_ptr<Session>& session) {
+    return std::shared_ptr<acme::AcmeClient>(session, session->client.get());
+  };
   std::lock_guard lock(mutex_);
   Account& account = accounts_[config.metadata.name];
-  if (account.client && account.fingerprint == fingerprint) return account.client.get();
+  if (account.session && account.fingerprint == fingerprint) return shared(account.session);
 
   auto key = acme::accountKeyFromPem(key_pem);
   if (!key) return key.error();
@@ -49,9 +55,10 @@ Expected<acme::AcmeClient*> AcmeAccounts::clientFor(const crds::IngressClassConf
     if (!pem) return Status(ErrorCode::InvalidArgument, "spec.acme.caBundle is not base64");
     tls.ca_pem = *pem;
   }
-  account.transport = transport_factory_(tls);
-  account.client =
-      std::make_unique<acme::AcmeClient>(*account.transport, settings.server, std::move(*key));
+  auto session = std::make_shared<Session>();
+  session->transport = transport_factory_(tls);
+  session->client =
+      std::make_unique<acme::AcmeClient>(*session->transport, settings.server, std::move(*key));
   acme::NewAccountRequest request;
   request.email = settings.email;
   if (settings.external_account_binding) {
@@ -64,14 +71,15 @@ Expected<acme::AcmeClient*> AcmeAccounts::clientFor(const crds::IngressClassConf
     request.eab = acme::ExternalAccountKey{eab.key_id, *(*hmac_secret)->find(eab.key_secret.key)};
   }
   // Finds the existing account for this key, or registers it (once).
-  auto registered = account.client->account(request);
+  auto registered = session->client->account(request);
   if (!registered) {
-    account.client.reset();
+    account.session.reset();  // users of the old client keep it until they are done
     return registered.error();
   }
+  account.session = session;
   account.fingerprint = fingerprint;
   log::info("ACME account ready", {{"config", config.metadata.name}, {"account", registered->url}});
-  return account.client.get();
+  return shared(session);
 }
 
 }  // namespace portico::controllers::certificate

@@ -1,6 +1,8 @@
 // The ACME accounts, one per IngressClassConfig: the account key lives in a Secret (created once,
 // ES256, never logged) and the registered client is reused until the server, CA bundle, key or
 // email changes. External Account Binding reads its HMAC key from the Secret the config names.
+// A client is shared with its transport: a worker's order goes on with the client it was handed
+// while a config edit puts a new one in place (the old one ends with its last user).
 #pragma once
 
 #include <functional>
@@ -23,13 +25,17 @@ public:
                std::string account_namespace);
 
   // The registered client of the config's account (registers it on first use).
-  Expected<acme::AcmeClient*> clientFor(const crds::IngressClassConfig& config);
+  Expected<std::shared_ptr<acme::AcmeClient>> clientFor(const crds::IngressClassConfig& config);
 
 private:
-  struct Account {
-    std::string fingerprint;  // server + key + CA bundle + email: a change makes a new client
+  // A client and the transport it sends through, alive together.
+  struct Session {
     std::unique_ptr<HttpTransport> transport;
     std::unique_ptr<acme::AcmeClient> client;
+  };
+  struct Account {
+    std::string fingerprint;  // server + key + CA bundle + email: a change makes a new client
+    std::shared_ptr<Session> session;
   };
   kube::KubeClient& client_;
   TransportFactory transport_factory_;
