@@ -2,6 +2,9 @@
 // handlers what changed: list, then watch from the list's resourceVersion; re-watch when the
 // server ends a watch; relist on 410 Gone; reconnect with backoff when the server goes away;
 // periodic resync replays every object to the handlers (level-based controllers catch up).
+// Handlers are only ever called from the run() thread, one at a time: resync runs on it too
+// (as client-go's does), between watch events and when a watch ends, and the watch's server
+// timeout is capped at the resync period so a quiet resource still resyncs on time.
 // T is decoded from JSON through ADL from_json (runtime never links crds).
 #pragma once
 
@@ -28,7 +31,7 @@ struct InformerOptions {
   std::string label_selector;
   std::string field_selector;
   int64_t page_size = 500;
-  std::chrono::seconds resync_period{0};  // 0 = never
+  std::chrono::seconds resync_period{0};  // 0 = never; at least 1 s otherwise
   // Server-side watch timeout, randomised in [min, max] so replicas do not re-watch in lockstep.
   int watch_timeout_min_seconds = 300;
   int watch_timeout_max_seconds = 600;
@@ -83,12 +86,6 @@ public:
   int watchCount() const { return watches_.load(); }
 
   void run(CancelSource& cancel) override {
-    std::thread resync;
-    if (options_.resync_period.count() > 0) {
-      resync = std::thread([this, &cancel] {
-        while (cancel.sleepFor(options_.resync_period)) replayAll();
-      });
-    }
     int failures = 0;
     while (!cancel.cancelled()) {
       if (!relist()) {
@@ -96,9 +93,9 @@ public:
         continue;
       }
       failures = 0;
+      next_resync_ = std::chrono::steady_clock::now() + options_.resync_period;
       watchUntilRelist(cancel);
     }
-    if (resync.joinable()) resync.join();
   }
 
 private:
@@ -132,6 +129,15 @@ private:
     if (!old) return;
     for (auto& h : handlers_)
       if (h.on_delete) h.on_delete(key, old);
+  }
+
+  // On the run() thread only: replays every object when the resync period has passed.
+  void maybeResync() {
+    if (options_.resync_period.count() <= 0) return;
+    auto now = std::chrono::steady_clock::now();
+    if (now < next_resync_) return;
+    next_resync_ = now + options_.resync_period;
+    replayAll();
   }
 
   void replayAll() {
@@ -194,6 +200,10 @@ private:
           std::max(0, options_.watch_timeout_max_seconds - options_.watch_timeout_min_seconds);
       watch_options.timeout_seconds =
           options_.watch_timeout_min_seconds + static_cast<int>(randomJitter() * (span + 1));
+      if (options_.resync_period.count() > 0)  // a quiet watch must not delay the resync
+        watch_options.timeout_seconds =
+            std::max(1, std::min(watch_options.timeout_seconds,
+                                 static_cast<int>(options_.resync_period.count())));
       bool got_event = false;
       ++watches_;
       Status status = client_.watch(
@@ -201,10 +211,12 @@ private:
           [&](kube::WatchEvent&& event) {
             got_event = true;
             handleEvent(std::move(event));
+            maybeResync();
             return true;
           },
           cancel);
       if (cancel.cancelled()) return;
+      maybeResync();
       if (status.code() == ErrorCode::Gone) {
         log::info("informer: resourceVersion too old, relisting",
                   {{"resource", resource_.toString()}, {"resourceVersion", lastResourceVersion()}});
@@ -247,7 +259,8 @@ private:
   InformerOptions options_;
   std::vector<InformerHandlers<T>> handlers_;
   Store<T> store_;
-  std::map<ObjectKey, std::string> rvOf_;  // touched only by the run() thread
+  std::map<ObjectKey, std::string> rvOf_;              // touched only by the run() thread
+  std::chrono::steady_clock::time_point next_resync_;  // likewise
   std::atomic<bool> synced_{false};
   mutable std::mutex rv_mutex_;
   std::string last_rv_;

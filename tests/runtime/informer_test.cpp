@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <thread>
 
 #include "operator/runtime/informer.h"
@@ -120,4 +121,65 @@ TEST_CASE("informer: reconnects with backoff while the server is unavailable") {
   CHECK_FALSE(r.informer->hasSynced());
   r.client.setUnavailable(false);
   REQUIRE(eventually([&] { return r.informer->hasSynced(); }));
+}
+
+TEST_CASE("informer: resync replays on the watch thread, never beside an event handler") {
+  FakeKubeClient client;
+  const auto maps = kube::resources::configMaps();
+  for (int i = 0; i < 20; ++i) client.create(maps, configMap("m" + std::to_string(i), "0"));
+  InformerOptions options;
+  options.resync_period = 1s;
+  options.reconnect_backoff = {1ms, 5ms, 2.0};
+  Informer<Json> informer(client, maps, options);
+  std::atomic<int> inside{0}, overlaps{0}, replays{0}, events{0};
+  auto enter = [&] {
+    if (++inside != 1) ++overlaps;
+    std::this_thread::sleep_for(1ms);  // long enough for another thread to step in
+    --inside;
+  };
+  informer.addHandlers({[&](const ObjectKey&, const auto&) {
+                          ++events;
+                          enter();
+                        },
+                        [&](const ObjectKey&, const auto& old_obj, const auto& new_obj) {
+                          old_obj == new_obj ? ++replays : ++events;
+                          enter();
+                        },
+                        nullptr});
+  CancelSource cancel;
+  std::thread runner([&] { informer.run(cancel); });
+  REQUIRE(eventually([&] { return informer.hasSynced(); }));
+  // Events flow while the resync period passes: the replay and the events take turns.
+  auto until = std::chrono::steady_clock::now() + 2500ms;
+  for (int i = 0; std::chrono::steady_clock::now() < until && i < 2000; ++i) {
+    auto object = *client.get(maps, {"default", "m" + std::to_string(i % 20)});
+    object["data"]["v"] = std::to_string(i);
+    client.update(maps, object);
+    std::this_thread::sleep_for(2ms);
+  }
+  CHECK(eventually([&] { return replays >= 20; }));  // at least one full replay
+  cancel.cancel();
+  runner.join();
+  CHECK(events > 20);
+  CHECK(overlaps == 0);
+}
+
+TEST_CASE("informer: a quiet resource still resyncs on time (the watch timeout is capped)") {
+  FakeKubeClient client;
+  const auto maps = kube::resources::configMaps();
+  client.create(maps, configMap("quiet", "0"));
+  InformerOptions options;
+  options.resync_period = 1s;
+  Informer<Json> informer(client, maps, options);
+  std::atomic<int> replays{0};
+  informer.addHandlers({nullptr,
+                        [&](const ObjectKey&, const auto& old_obj, const auto& new_obj) {
+                          if (old_obj == new_obj) ++replays;
+                        },
+                        nullptr});
+  CancelSource cancel;
+  std::thread runner([&] { informer.run(cancel); });
+  CHECK(eventually([&] { return replays >= 2; }, 5s));
+  cancel.cancel();
+  runner.join();
 }
