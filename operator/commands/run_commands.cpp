@@ -1,5 +1,7 @@
 #include "operator/commands/run_commands.h"
 
+#include <malloc.h>
+
 #include <unistd.h>
 
 #include <atomic>
@@ -250,14 +252,25 @@ int runLocal(const LocalFlags& flags) {
   options.identity = "portico-local";
   options.snapshot_path = flags.run.snapshot_path.empty() ? flags.state_dir + "/routes.snapshot"
                                                           : flags.run.snapshot_path;
-  local::DirectoryWatcher watcher(flags.manifests_dir, [&] { sync.syncOnce(); });
+  // After many objects went away (and the controllers let go of them, a few seconds later),
+  // the freed heap goes back to the system, which glibc does not do by itself: `portico local`
+  // under churn stays at its working size.
+  std::atomic<bool> trim_wanted{false};
+  local::DirectoryWatcher watcher(flags.manifests_dir, [&] {
+    if (sync.syncOnce().deleted >= 100) trim_wanted = true;
+  });
   std::thread watch_thread([&] { watcher.run(stop); });
+  std::thread trim_thread([&] {
+    while (stop.sleepFor(std::chrono::seconds(5)))
+      if (trim_wanted.exchange(false)) ::malloc_trim(0);
+  });
   log::info("local mode", {{"manifests", flags.manifests_dir},
                            {"state", flags.state_dir},
                            {"snapshot", options.snapshot_path}});
   int code = runPlanes(client, options, flags.run, stop, signals.hurry());
   stop.cancel();
   watch_thread.join();
+  trim_thread.join();
   return code;
 }
 

@@ -55,6 +55,9 @@ Expected<kube::Json> LocalKubeClient::persist(const kube::Resource& resource,
   if (!stored.contains("apiVersion")) stored["apiVersion"] = resource.apiVersion();
   if (Status st = state_.write(resource, stored); !st)
     log::warn("state not saved", {{"error", st.toString()}});  // memory stays authoritative
+  // The manifests may have dropped the object meanwhile (forget() ran before this write): its
+  // stored status goes too.
+  if (!whole && !memory_.get(resource, key)) (void)state_.remove(resource, key);
   return written;
 }
 

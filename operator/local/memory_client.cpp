@@ -62,10 +62,15 @@ Status MemoryKubeClient::checkAvailableLocked(const std::string& verb) {
 
 void MemoryKubeClient::recordLocked(const kube::Resource& r, kube::WatchEventType type,
                                     const Json& object) {
-  history_.push_back({rv_, idOf(r), type, object});
+  Event event{rv_, idOf(r), type, object.dump()};
+  history_bytes_ += event.object.size() + event.resource_id.size() + sizeof(Event);
+  history_.push_back(std::move(event));
   // Bounded like etcd's compaction: a watcher that falls this far behind relists (410).
-  while (history_.size() > kMaxHistory) {
-    compacted_rv_ = history_.front().rv;
+  while (history_.size() > kMaxHistory ||
+         (history_bytes_ > kMaxHistoryBytes && history_.size() > 1)) {
+    const Event& oldest = history_.front();
+    history_bytes_ -= oldest.object.size() + oldest.resource_id.size() + sizeof(Event);
+    compacted_rv_ = oldest.rv;
     history_.pop_front();
   }
   cv_.notify_all();
@@ -123,18 +128,20 @@ Status MemoryKubeClient::watch(const kube::Resource& r, const std::string& ns,
     if (unavailable_ || watches_broken_)
       return Status(ErrorCode::Unavailable, "connection lost (memory)");
     if (watch_epoch_ != epoch) return Status::ok();
-    std::vector<Event> ready;
+    std::vector<kube::WatchEvent> ready;
     auto first = std::partition_point(history_.begin(), history_.end(),
                                       [&](const Event& e) { return e.rv <= from; });
-    for (auto e = first; e != history_.end(); ++e)
-      if (e->resource_id == idOf(r) &&
-          objectMatches(e->object, ns, options.label_selector, options.field_selector))
-        ready.push_back(*e);
+    for (auto e = first; e != history_.end(); ++e) {
+      if (e->resource_id != idOf(r)) continue;
+      Json object = Json::parse(e->object);
+      if (objectMatches(object, ns, options.label_selector, options.field_selector))
+        ready.push_back(kube::WatchEvent{e->type, std::move(object)});
+    }
     if (!history_.empty()) from = std::max(from, history_.back().rv);
     if (!ready.empty()) {
       lock.unlock();
       for (auto& e : ready)
-        if (!handler(kube::WatchEvent{e.type, e.object})) return Status::ok();
+        if (!handler(std::move(e))) return Status::ok();
       lock.lock();
       continue;
     }
@@ -280,6 +287,17 @@ void MemoryKubeClient::compact() {
   std::lock_guard lock(mutex_);
   compacted_rv_ = rv_;
   history_.clear();
+  history_bytes_ = 0;
+}
+
+size_t MemoryKubeClient::historyEvents() const {
+  std::lock_guard lock(mutex_);
+  return history_.size();
+}
+
+size_t MemoryKubeClient::historyBytes() const {
+  std::lock_guard lock(mutex_);
+  return history_bytes_;
 }
 
 void MemoryKubeClient::closeWatches() {

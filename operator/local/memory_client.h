@@ -2,6 +2,8 @@
 // resourceVersions, optimistic concurrency (409), AlreadyExists/NotFound, paging, merge patch,
 // simple field selectors (metadata.name, metadata.namespace, type), and watches fed from a
 // bounded event history (410 Gone once the history is compacted past the requested version).
+// The history is bounded by count and by bytes, and holds events serialized (a parsed JSON
+// object costs several times its text): churn cannot grow memory without bound.
 // It is the object store of `portico local` and the fake API server of unit tests; failure
 // injection (setUnavailable, setWatchesBroken, compact, closeWatches) serves the tests.
 #pragma once
@@ -51,19 +53,26 @@ private:
     int64_t rv;
     std::string resource_id;
     kube::WatchEventType type;
-    kube::Json object;
+    std::string object;  // serialized JSON, parsed for the watchers that read it
   };
   static std::string idOf(const kube::Resource& r) { return r.toString(); }
   Status checkAvailableLocked(const std::string& verb);
   void recordLocked(const kube::Resource& r, kube::WatchEventType type, const kube::Json& object);
   Expected<kube::Json> writeLocked(const kube::Resource& r, kube::Json object, bool status_only);
 
+public:
   static constexpr size_t kMaxHistory = 50000;
+  static constexpr size_t kMaxHistoryBytes = 32 << 20;
+  // What the event history holds now (events, bytes of text).
+  size_t historyEvents() const;
+  size_t historyBytes() const;
 
+private:
   mutable std::mutex mutex_;
   std::condition_variable cv_;
   std::map<std::string, std::map<ObjectKey, kube::Json>> objects_;
   std::deque<Event> history_;
+  size_t history_bytes_ = 0;
   int64_t rv_ = 100;
   int64_t compacted_rv_ = 0;
   uint64_t watch_epoch_ = 0;

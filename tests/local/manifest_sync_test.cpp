@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "operator/local/kinds.h"
 #include "operator/local/local_client.h"
@@ -247,4 +248,50 @@ TEST_CASE("kinds: resources for manifest kinds") {
   CHECK(resourceFor("v1", "Secret")->apiVersion() == "v1");
   CHECK(resourceFor("networking.k8s.io/v1", "NetworkPolicy")->resource == "networkpolicies");
   CHECK_FALSE(resourceFor("networking.k8s.io/v1beta1", "Ingress"));
+}
+
+TEST_CASE("memory API server: the watch history is bounded by bytes; a watcher behind it relists") {
+  MemoryKubeClient api;
+  const auto maps = kube::resources::configMaps();
+  const std::string big(64 * 1024, 'x');
+  const int64_t start = api.currentVersion();
+  for (int i = 0; i < 1000; ++i) {  // 64 MiB of writes, twice the bound
+    std::string name = "m" + std::to_string(i % 50);
+    auto existing = api.get(maps, {"default", name});
+    kube::Json object = existing
+                            ? *existing
+                            : kube::Json{{"apiVersion", "v1"},
+                                         {"kind", "ConfigMap"},
+                                         {"metadata", {{"name", name}, {"namespace", "default"}}}};
+    object["data"] = {{"v", big + std::to_string(i)}};
+    REQUIRE((existing ? api.update(maps, object) : api.create(maps, object)));
+  }
+  CHECK(api.historyBytes() <= MemoryKubeClient::kMaxHistoryBytes);
+  CHECK(api.historyEvents() < 1000);
+  CancelSource cancel;
+  kube::WatchOptions from_start;
+  from_start.resource_version = std::to_string(start);
+  Status gone = api.watch(
+      maps, "", from_start, [](kube::WatchEvent&&) { return true; }, cancel);
+  CHECK(gone.code() == ErrorCode::Gone);
+  // A watch from the current version still gets new events, parsed back from the history.
+  kube::WatchOptions now;
+  now.resource_version = std::to_string(api.currentVersion());
+  now.timeout_seconds = 5;
+  std::thread writer([&] {
+    auto object = *api.get(maps, {"default", "m1"});
+    object["data"] = {{"v", "small"}};
+    api.update(maps, object);
+  });
+  std::string seen;
+  Status ended = api.watch(
+      maps, "", now,
+      [&](kube::WatchEvent&& event) {
+        seen = event.object["data"].value("v", "");
+        return false;
+      },
+      cancel);
+  writer.join();
+  CHECK(ended);
+  CHECK(seen == "small");
 }
