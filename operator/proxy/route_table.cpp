@@ -42,6 +42,24 @@ void removeDotSegments(std::string& path) {
   path.swap(out);
 }
 
+// Whether splitting the path at encoded slashes and backslashes too yields a "." or ".."
+// element.
+bool hidesDotSegment(std::string_view path) {
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = start;
+    while (end < path.size() && path[end] != '/' &&
+           !(path[end] == '%' && path.substr(end, 3) == "%2F") &&
+           !(path[end] == '%' && path.substr(end, 3) == "%5C"))
+      ++end;
+    std::string_view element = path.substr(start, end - start);
+    if (element == "." || element == "..") return true;
+    if (end >= path.size()) return false;
+    start = end + (path[end] == '/' ? 1 : 3);
+  }
+  return false;
+}
+
 }  // namespace
 
 bool normalizeHost(std::string_view host, std::string& out) {
@@ -111,11 +129,16 @@ bool normalizePath(std::string_view target, std::string& out) {
       continue;
     }
     if (c == '\0') return false;
+    if (c == '\\') return false;  // not a URI character (RFC 3986 §3.3); "\" is "/" to some servers
     if (c == '/' && !out.empty() && out.back() == '/') continue;  // merge slashes
     out += c;
   }
   // Dot segments are rare: only pay for their removal when one may be there.
   if (out.find("/.") != std::string::npos) removeDotSegments(out);
+  // An encoded slash or backslash stays inside its element here, but a backend that decodes it
+  // before normalizing would see a dot segment ("/public/..%2Fadmin" → "/admin"): refused.
+  if (out.find("%2F") != std::string::npos || out.find("%5C") != std::string::npos)
+    return !hidesDotSegment(out);
   return true;
 }
 

@@ -161,7 +161,8 @@ bool normalizeHost(std::string_view host, std::string& out);
 //    encoded, with upper-case hex ("%2f" → "%2F": an encoded slash never splits a path element);
 //  - repeated slashes are merged; "." and ".." segments are removed (RFC 3986 §5.2.4), so
 //    "/public/../admin" cannot slip past a rule for "/admin".
-// Returns false for a target that is not an origin-form path or holds a bad escape or NUL.
+// Returns false for a target that is not an origin-form path or holds a bad escape, a NUL, a
+// backslash, or a dot segment hidden behind an encoded slash or backslash ("..%2F", "%5C..").
 bool normalizePath(std::string_view target, std::string& out);
 
 // A rule's path as stored in the table: normalized like a request path; Prefix rules lose a

@@ -195,6 +195,15 @@ TEST_CASE("route table: path normalization, documented in route_table.h") {
       {"relative", nullptr},
       {"", nullptr},
       {"/%41%7e", "/A~"},
+      // A backend that decodes %2F / %5C before normalizing must not find a dot segment.
+      {"/public/..%2fadmin", nullptr},
+      {"/public/%2E%2E%2Fadmin", nullptr},
+      {"/public%2F..%2Fadmin", nullptr},
+      {"/public/..%5Cadmin", nullptr},
+      {"/a\\..\\admin", nullptr},
+      {"/a%2Fb", "/a%2Fb"},
+      {"/a%2F.b", "/a%2F.b"},
+      {"/a/..b%2Fc", "/a/..b%2Fc"},
   };
   for (const auto& row : rows) {
     SUBCASE(row.target) {
