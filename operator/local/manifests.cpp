@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 
 namespace portico::local {
 
@@ -67,22 +68,119 @@ bool isClusterScopedKind(const std::string& kind) {
          kind == "CustomResourceDefinition";
 }
 
+namespace {
+
+struct YamlDocument {
+  std::string text;
+  int first_line = 0;  // 0-based line of the stream where the document starts
+};
+
+// Whether a chunk of a stream holds nothing but directives, comments and blank lines.
+bool onlyDirectives(std::string_view text) {
+  bool any_directive = false;
+  while (!text.empty()) {
+    auto end = text.find('\n');
+    std::string_view line = text.substr(0, end);
+    auto first = line.find_first_not_of(" \t\r");
+    if (first != std::string_view::npos) {
+      if (line[0] == '%')
+        any_directive = true;
+      else if (line[first] != '#')
+        return false;
+    }
+    if (end == std::string_view::npos) break;
+    text.remove_prefix(end + 1);
+  }
+  return any_directive;
+}
+
+// Whether a document holds nothing (markers, comments, directives, blank lines) or only an
+// explicit null.
+bool nullDocument(std::string_view text) {
+  std::string content;
+  while (!text.empty()) {
+    auto end = text.find('\n');
+    std::string_view line = text.substr(0, end);
+    if (line.substr(0, 3) == "---" || line.substr(0, 3) == "...") line.remove_prefix(3);
+    if (!line.empty() && line.front() == '%') line = {};
+    if (auto hash = line.find(" #"); hash != std::string_view::npos) line = line.substr(0, hash);
+    if (!line.empty() && line.front() == '#') line = {};
+    for (char c : line)
+      if (c != ' ' && c != '\t' && c != '\r') content += c;
+    if (end == std::string_view::npos) break;
+    text.remove_prefix(end + 1);
+  }
+  return content.empty() || content == "~" || content == "null" || content == "Null" ||
+         content == "NULL";
+}
+
+// Splits a YAML stream at its document markers: a line "---" (alone or followed by a space and
+// content) starts a document, a line "..." ends one (YAML 1.2 §9.1; a marker at column 0 ends
+// a block scalar too). yaml-cpp's own LoadAll is not used: version 0.7 loops forever on a
+// stray "," at document level (found by tests/fuzz/manifest_fuzz).
+std::vector<YamlDocument> splitDocuments(const std::string& text) {
+  std::vector<YamlDocument> docs(1);
+  int line_number = 0;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string_view line(text.data() + pos, end - pos);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    bool starts =
+        line.substr(0, 3) == "---" && (line.size() == 3 || line[3] == ' ' || line[3] == '\t');
+    bool ends =
+        line.substr(0, 3) == "..." && (line.size() == 3 || line[3] == ' ' || line[3] == '\t');
+    if (starts || ends) {
+      // Directives ("%YAML 1.2") before a "---" belong to the document it starts.
+      std::string carried;
+      if (starts && onlyDirectives(docs.back().text)) carried.swap(docs.back().text);
+      int first = carried.empty() ? line_number + (starts ? 0 : 1) : docs.back().first_line;
+      if (!carried.empty()) docs.pop_back();
+      docs.push_back({std::move(carried), first});
+      // The marker line stays ("--- {a: 1}" or "--- |" carries content): each document is
+      // loaded alone, so an explicit start is fine.
+      if (starts) docs.back().text.append(line).append("\n");
+    } else {
+      docs.back().text.append(line).append("\n");
+    }
+    pos = end + 1;
+    ++line_number;
+  }
+  return docs;
+}
+
+}  // namespace
+
 Expected<std::vector<json>> parseYamlDocuments(const std::string& text) {
   std::vector<json> out;
-  try {
-    for (const auto& doc : YAML::LoadAll(text)) {
-      if (doc.IsNull()) continue;  // an empty document between "---" lines
+  for (const auto& document : splitDocuments(text)) {
+    try {
+      YAML::Node doc = YAML::Load(document.text);
+      if (doc.IsNull()) {
+        // An empty document between "---" lines, or an explicit null; anything else that
+        // loads as nothing (yaml-cpp takes a stray "," so) is an error, not silence.
+        if (!nullDocument(document.text))
+          return Status(
+              ErrorCode::InvalidArgument,
+              "line " + std::to_string(document.first_line + 1) + ": not a YAML document");
+        continue;
+      }
       json value = toJson(doc);
       // A List (kubectl get -o yaml) holds its objects in items.
-      if (value.is_object() && value.value("kind", "") == "List" && value.contains("items")) {
-        for (auto& item : value["items"]) out.push_back(std::move(item));
+      // (`kind: ` with no value is null: value("kind", "") would throw, found by the fuzzer.)
+      auto kind = value.is_object() ? value.find("kind") : value.end();
+      auto items = value.is_object() ? value.find("items") : value.end();
+      if (kind != value.end() && kind->is_string() && *kind == "List" && items != value.end() &&
+          items->is_array()) {
+        for (auto& item : *items) out.push_back(std::move(item));
       } else {
         out.push_back(std::move(value));
       }
+    } catch (const YAML::Exception& e) {
+      return Status(ErrorCode::InvalidArgument,
+                    "line " + std::to_string(document.first_line + e.mark.line + 1) + ": " + e.msg);
     }
-  } catch (const YAML::Exception& e) {
-    return Status(ErrorCode::InvalidArgument,
-                  "line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
   }
   return out;
 }

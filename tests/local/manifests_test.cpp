@@ -64,3 +64,38 @@ TEST_CASE("manifests: a directory loads sorted, namespaced by default, errors na
   REQUIRE_FALSE(broken);
   CHECK(broken.error().message().find(dir + "/c.yaml: line") == 0);
 }
+
+TEST_CASE("manifests: a YAML stream splits at its markers; yaml-cpp's LoadAll loop is avoided") {
+  struct Row {
+    const char* name;
+    const char* text;
+    size_t documents;  // SIZE_MAX: an error
+  };
+  const Row rows[] = {
+      {"a stray comma (yaml-cpp 0.7's LoadAll never returned)", ",----\x1e", SIZE_MAX},
+      {"a comma after a marker", "a: 1\n---\n,", SIZE_MAX},
+      {"three documents, empty ones skipped", "---\na: 1\n---\n---\nb: 2\n...\nc: 3\n", 3},
+      {"content on the marker line", "--- {a: 1}\n--- [1, 2]\n", 2},
+      {"a block scalar ends at a marker", "a: |\n  text\n---\nb: 2\n", 2},
+      {"a directive before a marker", "%YAML 1.2\n---\na: 1\n", 1},
+      {"CRLF line ends", "a: 1\r\n---\r\nb: 2\r\n", 2},
+      {"no marker at all", "a: 1\n", 1},
+      {"a marker-like value is not a marker", "a: ---x\nb: '---'\n", 1},
+      {"a kind with no value (threw out of the parser)", "kind:\nitems: []\n", 1},
+      {"a List with items", "kind: List\nitems: [{a: 1}, {b: 2}]\n", 2},
+  };
+  for (const auto& row : rows) {
+    SUBCASE(row.name) {
+      auto docs = portico::local::parseYamlDocuments(row.text);
+      if (row.documents == SIZE_MAX) {
+        CHECK_FALSE(docs);
+      } else {
+        REQUIRE(docs);
+        CHECK(docs->size() == row.documents);
+      }
+    }
+  }
+  auto error = portico::local::parseYamlDocuments("a: 1\n---\nb: [1,\n");
+  REQUIRE_FALSE(error);
+  CHECK(error.error().message().find("line ") == 0);
+}
