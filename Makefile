@@ -14,7 +14,7 @@ BUILD_PACKAGES := g++ meson ninja-build pkg-config cmake python3 libcpprest-dev 
 	libyaml-cpp-dev nlohmann-json3-dev prometheus-cpp-dev doctest-dev libcli11-dev
 TEST_PACKAGES  := curl openssl golang-go etcd-server dpkg-dev clang libclang-rt-14-dev pebble
 
-.PHONY: deps test-deps build asan fuzz-build fuzz test unit integration sanitize demo demo-cluster clean
+.PHONY: deps test-deps build asan fuzz-build fuzz fuzz-long test unit integration sanitize demo demo-cluster clean
 
 # Installs only what is missing; silent when everything is there.
 deps:
@@ -37,11 +37,26 @@ $(FUZZ_BUILD)/build.ninja:
 	CXX=clang++ meson setup $(FUZZ_BUILD) -Dfuzzing=true -Dtests=disabled -Dintegration_tests=false \
 	  -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 
+FUZZ_TARGETS := http_parser_fuzz route_fuzz snapshot_file_fuzz watch_stream_fuzz manifest_fuzz \
+	acme_fuzz ingress_compile_fuzz pem_fuzz
+
 fuzz-build: test-deps $(FUZZ_BUILD)/build.ninja
-	ninja -C $(FUZZ_BUILD) -j$(JOBS) tests/fuzz/http_parser_fuzz tests/fuzz/route_fuzz
+	ninja -C $(FUZZ_BUILD) -j$(JOBS) $(addprefix tests/fuzz/,$(FUZZ_TARGETS))
 
 fuzz: fuzz-build
 	meson test -C $(FUZZ_BUILD) --suite fuzz --no-rebuild --print-errorlogs
+
+# An hour per target (FUZZ_SECONDS to change it); what they find is kept in the source tree's
+# corpus (tests/fuzz/corpus/<target>/), crashes as tests/fuzz/crash-* files.
+FUZZ_SECONDS ?= 3600
+fuzz-long: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p tests/fuzz/corpus/$$t; \
+	  echo "== $$t ($(FUZZ_SECONDS) s)"; \
+	  $(FUZZ_BUILD)/tests/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10 \
+	    -print_final_stats=1 -artifact_prefix=tests/fuzz/ tests/fuzz/corpus/$$t 2>&1 | \
+	    grep -E '^(stat::number_of_executed_units|stat::new_units_added|==.*ERROR)|SUMMARY' || true; \
+	done
 
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD) -j$(JOBS)
