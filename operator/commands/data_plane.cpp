@@ -18,9 +18,11 @@ Status DataPlane::run(CancelSource& stop,
   proxy::SnapshotReader reader(options_.snapshot_path);
 
   // Snapshot follower: a new generation is validated, decoded and handed to the workers.
+  std::string last_rejection;  // told once per new reason, not on every 10 ms poll
   auto poll = [&] {
     uint64_t rejected = reader.rejected();
     if (auto table = reader.poll()) {
+      last_rejection.clear();
       std::vector<std::string> errors;
       auto tls = tls_builder.build(table, &errors);
       for (const auto& error : errors) log::warn("certificate not served", {{"error", error}});
@@ -30,9 +32,12 @@ Status DataPlane::run(CancelSource& stop,
       log::info("snapshot adopted", {{"generation", std::to_string(reader.generation())},
                                      {"routes", std::to_string(table->routes().size())}});
     } else if (reader.rejected() != rejected && reader.generation() > 0) {
-      log::warn("snapshot rejected, keeping the last good one",
-                {{"error", reader.lastError().message()},
-                 {"generation", std::to_string(reader.generation())}});
+      rejected_snapshots_.store(reader.rejected(), std::memory_order_relaxed);
+      if (reader.lastError().message() != last_rejection) {
+        last_rejection = reader.lastError().message();
+        log::warn("snapshot rejected, keeping the last good one",
+                  {{"error", last_rejection}, {"generation", std::to_string(reader.generation())}});
+      }
     }
   };
   int waited = 0;

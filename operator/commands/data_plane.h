@@ -49,6 +49,9 @@ public:
              const CancelSource* hurry = nullptr);
 
   bool serving() const { return serving_.load(); }
+  // Polls of the snapshot file that found a corrupt, torn or foreign one after the first good
+  // table (the last good one stayed in service each time).
+  uint64_t rejectedSnapshots() const { return rejected_snapshots_.load(std::memory_order_relaxed); }
   uint64_t generation() const { return generation_.load(); }
 
   // Called (on the snapshot follower's thread) when the workers are handed a new generation.
@@ -69,6 +72,7 @@ private:
   proxy::ProxyServer* server_ = nullptr;
   std::atomic<bool> serving_{false};
   std::atomic<uint64_t> generation_{0};
+  std::atomic<uint64_t> rejected_snapshots_{0};
 };
 
 }  // namespace portico::commands

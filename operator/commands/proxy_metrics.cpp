@@ -142,8 +142,17 @@ public:
             std::string(proxy::handshakeFailureName(static_cast<proxy::HandshakeFailure>(i)))}},
           static_cast<double>(failures[i])));
 
+    MetricFamily rejected{"portico_proxy_snapshot_rejections_total",
+                          "Polls of the snapshot file that found it corrupt, torn or of another "
+                          "version; the last good table stayed in service",
+                          MetricType::Counter,
+                          {}};
+    rejected.metric.push_back(
+        metrics::counterSample({}, static_cast<double>(plane_.rejectedSnapshots())));
+
     std::vector<MetricFamily> out;
-    for (auto* family : {&requests, &durations, &upstream, &active, &pauses, &handshakes, &failed})
+    for (auto* family :
+         {&requests, &durations, &upstream, &active, &pauses, &handshakes, &failed, &rejected})
       if (!family->metric.empty()) out.push_back(std::move(*family));
     return out;
   }

@@ -1,11 +1,11 @@
 #include "operator/proxy/snapshot_reader.h"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 
 #include "operator/proxy/snapshot_codec.h"
@@ -15,13 +15,37 @@ namespace portico::proxy {
 
 using namespace snapshot;
 
+namespace {
+
+// The region is read with pread, never through a mapping: a file truncated or overwritten in
+// place by someone else gives a short read (an error), where a mapped page past the end of the
+// file would kill the process with SIGBUS.
+bool readAt(int fd, void* out, size_t size, size_t offset) {
+  size_t done = 0;
+  while (done < size) {
+    ssize_t n =
+        ::pread(fd, static_cast<char*>(out) + done, size - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+template <typename T>
+bool readValue(int fd, T& out, size_t offset) {
+  return readAt(fd, &out, sizeof out, offset);
+}
+
+}  // namespace
+
 SnapshotReader::~SnapshotReader() {
   close();
 }
 
 void SnapshotReader::close() {
-  if (base_) munmap(const_cast<void*>(base_), size_);
-  base_ = nullptr;
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
 }
 
 Status SnapshotReader::open() {
@@ -34,27 +58,29 @@ Status SnapshotReader::open() {
     return Status(ErrorCode::DecodeError, path_ + ": too small to be a snapshot");
   }
   size_t size = static_cast<size_t>(st.st_size);
-  void* base = mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
-  ::close(fd);
-  if (base == MAP_FAILED)
-    return Status(ErrorCode::Unavailable, path_ + ": " + std::strerror(errno));
-  const auto* header = static_cast<const RegionHeader*>(base);
+  char magic[sizeof kMagic];
+  uint32_t layout_version = 0;
+  uint64_t capacity = 0;
   Status error;
-  if (std::memcmp(header->magic, kMagic, sizeof kMagic) != 0)
+  if (!readAt(fd, magic, sizeof magic, offsetof(RegionHeader, magic)) ||
+      !readValue(fd, layout_version, offsetof(RegionHeader, layout_version)) ||
+      !readValue(fd, capacity, offsetof(RegionHeader, slot_capacity)))
+    error = Status(ErrorCode::DecodeError, path_ + ": truncated snapshot header");
+  else if (std::memcmp(magic, kMagic, sizeof kMagic) != 0)
     error = Status(ErrorCode::DecodeError, path_ + ": not a Portico snapshot (bad magic)");
-  else if (header->layout_version != kLayoutVersion)
+  else if (layout_version != kLayoutVersion)
     error = Status(ErrorCode::DecodeError, path_ + ": snapshot layout version " +
-                                               std::to_string(header->layout_version) +
-                                               ", expected " + std::to_string(kLayoutVersion));
-  else if (regionSize(header->slot_capacity) != size)
+                                               std::to_string(layout_version) + ", expected " +
+                                               std::to_string(kLayoutVersion));
+  else if (capacity > (uint64_t{1} << 40) || regionSize(capacity) != size)
     error = Status(ErrorCode::DecodeError, path_ + ": snapshot size does not match its header");
   if (!error.isOk()) {
-    munmap(base, size);
+    ::close(fd);
     return error;
   }
-  base_ = base;
+  fd_ = fd;
   size_ = size;
-  capacity_ = header->slot_capacity;
+  capacity_ = capacity;
   inode_ = st.st_ino;
   device_ = st.st_dev;
   seen_published_ = 0;
@@ -68,19 +94,26 @@ RouteTableConstSharedPtr SnapshotReader::poll() {
     ++rejected_;
     return nullptr;
   };
-  if (base_ && static_cast<const RegionHeader*>(base_)->replaced.load(std::memory_order_acquire))
-    close();
+  uint32_t replaced = 0;
+  if (fd_ >= 0 && readValue(fd_, replaced, offsetof(RegionHeader, replaced)) && replaced) close();
   // Another writer (a restarted operator, `portico snapshot compile`) may have renamed a new file
-  // over the path: follow the path, not the old inode.
-  if (base_) {
+  // over the path: follow the path, not the old inode. A file changed in size under us was
+  // written over in place: read it afresh (and most likely reject it).
+  if (fd_ >= 0) {
     struct stat st {};
-    if (::stat(path_.c_str(), &st) == 0 && (st.st_ino != inode_ || st.st_dev != device_)) close();
+    struct stat own {};
+    if ((::stat(path_.c_str(), &st) == 0 && (st.st_ino != inode_ || st.st_dev != device_)) ||
+        fstat(fd_, &own) != 0 || static_cast<size_t>(own.st_size) != size_)
+      close();
   }
-  if (!base_) {
+  if (fd_ < 0) {
     if (Status st = open(); !st) return reject(st);
   }
-  const auto* header = static_cast<const RegionHeader*>(base_);
-  uint64_t published = header->published.load(std::memory_order_acquire);
+  uint64_t published = 0;
+  if (!readValue(fd_, published, offsetof(RegionHeader, published))) {
+    close();
+    return reject(Status(ErrorCode::DecodeError, path_ + ": truncated snapshot header"));
+  }
   if (published == 0 || published == seen_published_) return nullptr;
   uint64_t generation = published >> 1;
   if (generation <= generation_) {
@@ -88,19 +121,25 @@ RouteTableConstSharedPtr SnapshotReader::poll() {
     return nullptr;
   }
   unsigned slot = static_cast<unsigned>(published & 1);
-  const char* slot_base = static_cast<const char*>(base_) + slotOffset(capacity_, slot);
-  const auto* slot_header = reinterpret_cast<const SlotHeader*>(slot_base);
-
-  uint64_t before = slot_header->sequence.load(std::memory_order_acquire);
-  uint64_t size = slot_header->payload_size;
-  uint64_t sum = slot_header->checksum;
-  uint64_t slot_generation = slot_header->generation;
+  const size_t slot_base = slotOffset(capacity_, slot);
+  uint64_t before = 0, size = 0, sum = 0, slot_generation = 0;
+  if (!readValue(fd_, before, slot_base + offsetof(SlotHeader, sequence)) ||
+      !readValue(fd_, size, slot_base + offsetof(SlotHeader, payload_size)) ||
+      !readValue(fd_, sum, slot_base + offsetof(SlotHeader, checksum)) ||
+      !readValue(fd_, slot_generation, slot_base + offsetof(SlotHeader, generation))) {
+    close();
+    return reject(Status(ErrorCode::DecodeError, path_ + ": truncated snapshot slot"));
+  }
   if (before & 1) return nullptr;  // the writer is inside: look again next turn
   if (size > capacity_)
     return reject(Status(ErrorCode::DecodeError, "snapshot payload size exceeds its slot"));
-  buffer_.assign(slot_base + kSlotHeaderSize, size);
-  std::atomic_thread_fence(std::memory_order_acquire);
-  uint64_t after = slot_header->sequence.load(std::memory_order_relaxed);
+  buffer_.resize(size);
+  uint64_t after = 0;
+  if (!readAt(fd_, buffer_.data(), size, slot_base + kSlotHeaderSize) ||
+      !readValue(fd_, after, slot_base + offsetof(SlotHeader, sequence))) {
+    close();
+    return reject(Status(ErrorCode::DecodeError, path_ + ": truncated snapshot payload"));
+  }
   if (before != after)
     return nullptr;  // torn by a writer lapping us: the next turn sees a newer one
   seen_published_ = published;

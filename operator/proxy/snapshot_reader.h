@@ -1,6 +1,7 @@
-// SnapshotReader: maps a snapshot file read-only and turns each newly published generation into
-// a RouteTable. A torn, corrupt or wrong-version snapshot is rejected with a reason and the last
-// good table stays in service.
+// SnapshotReader: reads a snapshot file (pread on a descriptor kept open, no mapping, so a file
+// truncated in place is a short read, never SIGBUS) and turns each newly published generation
+// into a RouteTable. A torn, corrupt, truncated or wrong-version snapshot is rejected with a
+// reason and the last good table stays in service.
 #pragma once
 
 #include <cstdint>
@@ -34,8 +35,8 @@ private:
   void close();
 
   std::string path_;
-  const void* base_ = nullptr;
-  size_t size_ = 0;
+  int fd_ = -1;      // the file read (pread), kept open while its inode is the path's
+  size_t size_ = 0;  // its size when opened
   uint64_t capacity_ = 0;
   uint64_t inode_ = 0;
   uint64_t device_ = 0;

@@ -98,6 +98,31 @@ TEST_CASE("snapshot codec: a Server header that could end the line is refused") 
   CHECK(decoded.error().message().find("Server header") != std::string::npos);
 }
 
+TEST_CASE("snapshot file: truncated or overwritten in place, the reader keeps its table") {
+  const std::string path = "/tmp/portico-snapshot-truncated-" + std::to_string(::getpid());
+  auto writer = SnapshotWriter::create(path);
+  REQUIRE(writer);
+  REQUIRE((*writer)->publish(sampleTable("a")));
+  SnapshotReader reader(path);
+  REQUIRE(reader.poll());
+  // A second generation, then the file cut short under the reader (a mapped reader got SIGBUS).
+  REQUIRE((*writer)->publish(sampleTable("b")));
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  REQUIRE(::truncate(path.c_str(), st.st_size / 3) == 0);
+  CHECK_FALSE(reader.poll());
+  CHECK_FALSE(reader.lastError().isOk());
+  REQUIRE(reader.current());
+  CHECK(reader.current()->match("host0.example", "/a/x").found());
+  REQUIRE(::truncate(path.c_str(), 0) == 0);
+  CHECK_FALSE(reader.poll());
+  { std::ofstream(path, std::ios::trunc) << std::string(5000, 'x'); }
+  CHECK_FALSE(reader.poll());
+  CHECK(reader.lastError().message().find("snapshot") != std::string::npos);
+  CHECK(reader.current());
+  ::unlink(path.c_str());
+}
+
 TEST_CASE("snapshot file: a link planted at the temporary name is never written through") {
   const std::string path = "/tmp/portico-snapshot-link-" + std::to_string(::getpid());
   const std::string target = path + ".target";

@@ -310,6 +310,33 @@ done
 check "the last republished route is live (/v100 → the dead Service)" "502" "$("${C[@]}" -o /dev/null -w '%{http_code}' "$URL/v100")"
 check "an earlier republished route is gone (/v50 → back to /)" "200" "$("${C[@]}" -o /dev/null -w '%{http_code}' "$URL/v50")"
 
+# Fault: the snapshot file overwritten in place with garbage, then truncated to nothing, under
+# keep-alive load; the proxy keeps its last good table (and says so once per reason, and in a
+# metric), and takes the next good snapshot when one is written.
+rm -f "$WORK/fault.stop"
+python3 "$HERE/../lib/keepalive_load.py" "$PORT" app.test "$WORK/fault.stop" >"$WORK/fault.out" &
+FAULT_LOAD=$!
+sleep 0.3
+head -c 5000 /dev/urandom >"$WORK/garbage"
+cat "$WORK/garbage" >"$WORK/routes.snap"
+sleep 0.3
+: >"$WORK/routes.snap"
+sleep 0.3
+touch "$WORK/fault.stop"
+wait $FAULT_LOAD
+read -r fault_ok fault_bad fault_reconnects _ <"$WORK/fault.out"
+check "garbage and a truncated snapshot file: no failed request, no reconnect" "0 0" "$fault_bad $fault_reconnects"
+((fault_ok > 0)) && pass "load ran through the corrupt snapshot ($fault_ok requests)" || fail "no load ran"
+check "the rejection is logged once per reason, not on every poll" yes \
+  "$(n=$(grep -c 'snapshot rejected' "$WORK/proxy.err"); ((n >= 1 && n <= 4)) && echo yes || echo "no: $n")"
+write_manifests v101
+"$PORTICO" snapshot compile --manifests "$WORK/manifests" --out "$WORK/routes.snap" >/dev/null 2>&1 || fail "compile v101"
+for _ in $(seq 1 100); do
+  [[ $("${C[@]}" -o /dev/null -w '%{http_code}' "$URL/v101") == 502 ]] && break
+  sleep 0.02
+done
+check "a good snapshot written afterwards is adopted (/v101 live)" "502" "$("${C[@]}" -o /dev/null -w '%{http_code}' "$URL/v101")"
+
 # What `portico proxy --metrics-address` tells Prometheus about all that (summed over workers).
 # shellcheck source=../lib/metrics.sh
 source "$HERE/../lib/metrics.sh"
@@ -325,6 +352,7 @@ check_metric_above "413 and 431 counted as 4xx" "$M" 1 portico_proxy_requests_to
 check_metric_above "TLS handshakes" "$M" 0 portico_proxy_tls_handshakes_total
 check_metric_above "WebSocket upgrades counted as 1xx" "$M" 0 portico_proxy_requests_total 'status_class="1xx"'
 check_metric_above "request durations" "$M" 0 portico_proxy_request_duration_seconds_count 'ingress="app"'
+check_metric_above "corrupt snapshots rejected" "$M" 0 portico_proxy_snapshot_rejections_total
 check_promtool "$M"
 
 # Out of file descriptors: a proxy limited to 64 rests its listener instead of spinning on it,
