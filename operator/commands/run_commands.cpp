@@ -261,8 +261,10 @@ int runLocal(const LocalFlags& flags) {
   });
   std::thread watch_thread([&] { watcher.run(stop); });
   std::thread trim_thread([&] {
-    while (stop.sleepFor(std::chrono::seconds(5)))
+    while (stop.sleepFor(std::chrono::seconds(5))) {
       if (trim_wanted.exchange(false)) ::malloc_trim(0);
+      client.retryUnsaved();  // writes a full disk refused, once there is space again
+    }
   });
   log::info("local mode", {{"manifests", flags.manifests_dir},
                            {"state", flags.state_dir},

@@ -1,6 +1,7 @@
 // Resource: a group/version/resource and its scope, and the REST paths built from it.
 #pragma once
 
+#include <compare>
 #include <string>
 
 #include "operator/base/object_key.h"
@@ -12,6 +13,9 @@ struct Resource {
   std::string version;   // "v1"
   std::string resource;  // lower-case plural, e.g. "configmaps"
   bool namespaced = true;
+
+  auto operator<=>(const Resource&) const = default;
+  bool operator==(const Resource&) const = default;
 
   // The apiVersion field of objects of this resource: "v1" or "group/version".
   std::string apiVersion() const { return group.empty() ? version : group + "/" + version; }

@@ -53,8 +53,11 @@ Expected<kube::Json> LocalKubeClient::persist(const kube::Resource& resource,
     stored["status"] = object["status"];
   }
   if (!stored.contains("apiVersion")) stored["apiVersion"] = resource.apiVersion();
-  if (Status st = state_.write(resource, stored); !st)
+  if (Status st = state_.write(resource, stored); !st) {
     log::warn("state not saved", {{"error", st.toString()}});  // memory stays authoritative
+    std::lock_guard lock(mutex_);
+    unsaved_.insert({resource, key});
+  }
   // The manifests may have dropped the object meanwhile (forget() ran before this write): its
   // stored status goes too.
   if (!whole && !memory_.get(resource, key)) (void)state_.remove(resource, key);
@@ -97,6 +100,25 @@ Status LocalKubeClient::restoreState() {
     created_.insert(idOf(resource, key));
   }
   return Status::ok();
+}
+
+size_t LocalKubeClient::retryUnsaved() {
+  std::set<std::pair<kube::Resource, ObjectKey>> pending;
+  {
+    std::lock_guard lock(mutex_);
+    pending.swap(unsaved_);
+  }
+  for (const auto& [resource, key] : pending) {
+    auto current = memory_.get(resource, key);
+    if (current)
+      persist(resource, std::move(current));  // fails again → back into unsaved_
+    else
+      (void)state_.remove(resource, key);
+  }
+  std::lock_guard lock(mutex_);
+  if (!pending.empty() && unsaved_.empty())
+    log::info("state saved again", {{"objects", std::to_string(pending.size())}});
+  return unsaved_.size();
 }
 
 void LocalKubeClient::forget(const kube::Resource& resource, const ObjectKey& key) {

@@ -29,6 +29,9 @@ public:
   Status restoreState();
   // The manifests no longer define this object: its stored status goes too.
   void forget(const kube::Resource& resource, const ObjectKey& key);
+  // Writes again what could not be saved (a full disk): called periodically, so the state
+  // directory catches up once space returns. Returns how many objects are still unsaved.
+  size_t retryUnsaved();
 
   Expected<kube::Json> get(const kube::Resource& resource, const ObjectKey& key) override;
   Expected<kube::ListPage> list(const kube::Resource& resource, const std::string& ns,
@@ -57,6 +60,7 @@ private:
   StateDir state_;
   std::mutex mutex_;
   std::set<std::string> created_;  // objects Portico created, stored whole (guarded by mutex_)
+  std::set<std::pair<kube::Resource, ObjectKey>> unsaved_;  // writes that failed (mutex_)
 };
 
 }  // namespace portico::local

@@ -51,9 +51,13 @@ Status SnapshotWriter::map(const std::string& path, uint64_t capacity) {
   if (fd < 0) return errnoStatus("cannot create " + temp);
   fchmod(fd, 0600);  // whatever the umask: the snapshot holds private keys
   size_t size = regionSize(capacity);
-  if (ftruncate(fd, static_cast<off_t>(size)) != 0) {
-    Status st = errnoStatus("cannot size " + temp);
+  // The blocks are reserved now: on a full filesystem this fails here, with an error, instead of
+  // a later write into the mapping killing the process with SIGBUS.
+  if (int error = posix_fallocate(fd, 0, static_cast<off_t>(size)); error != 0) {
+    errno = error;
+    Status st = errnoStatus("cannot reserve " + std::to_string(size) + " bytes for " + temp);
     ::close(fd);
+    ::unlink(temp.c_str());
     return st;
   }
   void* base = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
