@@ -168,13 +168,7 @@ TEST_CASE("ARI: the renewal window of an RFC 9773 response") {
 }
 
 namespace {
-HttpResponse reply(int status, std::string body, std::vector<HttpHeader> headers) {
-  HttpResponse r;
-  r.status = status;
-  r.body = std::move(body);
-  r.headers = std::move(headers);
-  return r;
-}
+constexpr auto reply = &testing::httpReply;
 std::string nonceOf(const HttpRequest& request) {
   auto jws = json::parse(request.body);
   return json::parse(*base64UrlDecode(jws["protected"].get<std::string>()))["nonce"];

@@ -19,6 +19,13 @@ namespace {
 const kube::Resource kConfigs{"portico.io", "v1alpha1", "ingressclassconfigs", false};
 const kube::Resource kSlices{"discovery.k8s.io", "v1", "endpointslices", true};
 
+void serveEveryGroup(testing::FakeKubeClient& api) {
+  api.setServedGroupVersions({{"", "v1"},
+                              {"networking.k8s.io", "v1"},
+                              {"discovery.k8s.io", "v1"},
+                              {"portico.io", "v1alpha1"}});
+}
+
 void seed(kube::KubeClient& api) {
   REQUIRE(api.create(
       kube::resources::ingressClasses(),
@@ -81,10 +88,7 @@ std::string lbIp(kube::KubeClient& api, const std::string& name) {
 
 TEST_CASE("control plane: routes published, status written once, then a fixpoint") {
   testing::FakeKubeClient api;
-  api.setServedGroupVersions({{"", "v1"},
-                              {"networking.k8s.io", "v1"},
-                              {"discovery.k8s.io", "v1"},
-                              {"portico.io", "v1alpha1"}});
+  serveEveryGroup(api);
   seed(api);
   const std::string snapshot = "/tmp/portico-control-plane-test-" + std::to_string(getpid());
   controllers::ControlPlaneOptions options;
@@ -146,10 +150,7 @@ TEST_CASE("control plane: routes published, status written once, then a fixpoint
 
 TEST_CASE("control plane: an invalid config at start publishes nothing until it is fixed") {
   testing::FakeKubeClient api;
-  api.setServedGroupVersions({{"", "v1"},
-                              {"networking.k8s.io", "v1"},
-                              {"discovery.k8s.io", "v1"},
-                              {"portico.io", "v1alpha1"}});
+  serveEveryGroup(api);
   seed(api);
   auto config = api.get(kConfigs, {"", "portico"});
   REQUIRE(config);

@@ -4,11 +4,21 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "operator/base/http_transport.h"
 
 namespace portico::testing {
+
+// A scripted answer.
+inline HttpResponse httpReply(int status, std::string body, std::vector<HttpHeader> headers) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  r.headers = std::move(headers);
+  return r;
+}
 
 class FakeTransport final : public HttpTransport {
 public:

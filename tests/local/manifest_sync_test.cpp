@@ -33,6 +33,13 @@ std::string servicePort(MemoryKubeClient& api, const std::string& name) {
   auto service = api.get(kServices, {"default", name});
   return service ? std::to_string((*service)["spec"]["ports"][0].value("port", 0)) : "absent";
 }
+// What the operator writes of the manifests' Service "web": its status.
+void writeServiceStatus(LocalKubeClient& client) {
+  auto stored = client.get(kServices, {"default", "web"});
+  REQUIRE(stored);
+  (*stored)["status"] = {{"loadBalancer", {{"ingress", {{{"ip", "10.0.0.1"}}}}}}};
+  REQUIRE(client.updateStatus(kServices, *stored));
+}
 const char* kService = R"(apiVersion: v1
 kind: Service
 metadata: {name: web}
@@ -104,9 +111,7 @@ TEST_CASE(
     manifests.write("web.yaml", kService);
     sync.syncOnce();
     LocalKubeClient client(api, StateDir(state.path.string()));
-    auto stored = client.get(kServices, {"default", "web"});
-    (*stored)["status"] = {{"loadBalancer", {{"ingress", {{{"ip", "10.0.0.1"}}}}}}};
-    REQUIRE(client.updateStatus(kServices, *stored));
+    writeServiceStatus(client);
     REQUIRE(client.create(kube::resources::secrets(),
                           {{"apiVersion", "v1"},
                            {"kind", "Secret"},
@@ -141,9 +146,7 @@ TEST_CASE("state directory: a deleted manifest object does not come back after a
     sync.syncOnce();
     LocalKubeClient client(api, StateDir(state.path.string()));
     sync.onDeleted([&](const kube::Resource& r, const ObjectKey& key) { client.forget(r, key); });
-    auto stored = client.get(kServices, {"default", "web"});
-    (*stored)["status"] = {{"loadBalancer", {{"ingress", {{{"ip", "10.0.0.1"}}}}}}};
-    REQUIRE(client.updateStatus(kServices, *stored));
+    writeServiceStatus(client);
     // The state file holds the status only, never the manifest's spec.
     StateDir dir(state.path.string());
     auto loaded = dir.loadAll();
@@ -162,9 +165,7 @@ TEST_CASE("state directory: a deleted manifest object does not come back after a
     manifests.write("web.yaml", kService);
     sync.syncOnce();
     LocalKubeClient client(api, StateDir(state.path.string()));
-    auto stored = client.get(kServices, {"default", "web"});
-    (*stored)["status"] = {{"loadBalancer", {{"ingress", {{{"ip", "10.0.0.1"}}}}}}};
-    REQUIRE(client.updateStatus(kServices, *stored));
+    writeServiceStatus(client);
   }
   fs::remove(manifests.path / "web.yaml");
   MemoryKubeClient api;

@@ -15,13 +15,7 @@ using namespace portico::controllers::certificate;
 
 namespace {
 
-HttpResponse reply(int status, std::string body, std::vector<HttpHeader> headers) {
-  HttpResponse r;
-  r.status = status;
-  r.body = std::move(body);
-  r.headers = std::move(headers);
-  return r;
-}
+constexpr auto reply = &testing::httpReply;
 
 // A minimal RFC 8555 server: directory, nonces, accounts and orders, every answer valid.
 Expected<HttpResponse> fakeCa(const HttpRequest& request) {
