@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""Requests on one keep-alive connection until STOP_FILE exists (at most 120 s).
+"""Requests on one keep-alive connection until STOP_FILE exists (at most 120 s, or
+--max-seconds).
 
 Prints "OK BAD RECONNECTS DISTINCT_BODIES": a response other than 200 or any connection error
 counts as bad; bodies tell which backends answered.
-Usage: keepalive_load.py PORT HOST STOP_FILE [PATH] [--tls CA_FILE]   (HTTPS with SNI = HOST)
+Usage: keepalive_load.py PORT HOST STOP_FILE [PATH] [--tls CA_FILE] [--max-seconds N]
+(HTTPS with SNI = HOST)
 """
 import http.client
 import os
@@ -17,6 +19,11 @@ ca_file = None
 if "--tls" in args:
     i = args.index("--tls")
     ca_file = args[i + 1]
+    del args[i:i + 2]
+max_seconds = 120
+if "--max-seconds" in args:
+    i = args.index("--max-seconds")
+    max_seconds = float(args[i + 1])
     del args[i:i + 2]
 port, host, stop = int(args[0]), args[1], args[2]
 path = args[3] if len(args) > 3 else "/"
@@ -34,7 +41,7 @@ def connect():
 
 ok = bad = reconnects = 0
 bodies = set()
-end = time.time() + 120
+end = time.time() + max_seconds
 conn = connect()
 while time.time() < end and not os.path.exists(stop):
     try:
