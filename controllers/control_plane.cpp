@@ -264,7 +264,6 @@ routes::BuiltRoutes ControlPlane::build() {
     spec = served.config->spec;
     last_good_spec_ = spec;
     last_good_generation_ = served.config->metadata.generation;
-    last_good_config_ = served.config->metadata.name;
     out.applied_config_generation = last_good_generation_;
   } else if (!served.config_problem.empty() && last_good_spec_) {
     spec = *last_good_spec_;

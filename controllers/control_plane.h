@@ -103,7 +103,6 @@ private:
   // Touched only by the publisher thread (build()).
   std::optional<crds::IngressClassConfigSpec> last_good_spec_;
   int64_t last_good_generation_ = 0;
-  std::string last_good_config_;
   std::optional<std::chrono::steady_clock::time_point> unsettled_since_;
   std::map<ObjectKey, std::shared_ptr<const crds::Secret>> last_good_secrets_;
   std::string last_config_problem_;

@@ -109,6 +109,7 @@ bool normalizePath(std::string_view target, std::string& out) {
   if (cut != std::string_view::npos) target = target.substr(0, cut);
   if (target.empty() || target.front() != '/') return false;
   out.reserve(target.size());
+  bool encoded_separator = false;  // a %2F or %5C kept encoded: checked once at the end
   for (size_t i = 0; i < target.size(); ++i) {
     char c = target[i];
     if (c == '%') {
@@ -121,6 +122,7 @@ bool normalizePath(std::string_view target, std::string& out) {
         out += static_cast<char>(decoded);
       } else {
         static const char* kHex = "0123456789ABCDEF";
+        encoded_separator = encoded_separator || decoded == '/' || decoded == '\\';
         out += '%';
         out += kHex[decoded >> 4];
         out += kHex[decoded & 15];
@@ -137,9 +139,7 @@ bool normalizePath(std::string_view target, std::string& out) {
   if (out.find("/.") != std::string::npos) removeDotSegments(out);
   // An encoded slash or backslash stays inside its element here, but a backend that decodes it
   // before normalizing would see a dot segment ("/public/..%2Fadmin" → "/admin"): refused.
-  if (out.find("%2F") != std::string::npos || out.find("%5C") != std::string::npos)
-    return !hidesDotSegment(out);
-  return true;
+  return !encoded_separator || !hidesDotSegment(out);
 }
 
 std::optional<std::string> normalizeRulePath(std::string_view path, PathMatch match) {
