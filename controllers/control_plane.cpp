@@ -55,7 +55,8 @@ Expected<std::unique_ptr<ControlPlane>> ControlPlane::create(kube::KubeClient& c
   if (plane->configs_served_) {
     kube::ListOptions probe;
     probe.limit = 1;
-    plane->certificates_served_ = client.list(certificate::certificates(), "", probe).hasValue();
+    plane->certificates_served_ =
+        client.list(certificate::certificates(), plane->options_.watch_namespace, probe).hasValue();
     if (!plane->certificates_served_)
       log::warn("the Certificate CRD is not installed: no ACME certificates",
                 {{"fix", "kubectl apply -f crds/"}});
@@ -83,10 +84,13 @@ void ControlPlane::wire() {
   slices_ = std::make_shared<runtime::Informer<crds::EndpointSlice>>(
       client_, kube::Resource{"discovery.k8s.io", endpoint_slice_version_, "endpointslices", true},
       informer_options);
-  secrets_ = std::make_shared<routes::SecretTracker>(client_, [this](const ObjectKey& key) {
-    publisher_->trigger();
-    if (!key.name.empty()) enqueueCertificatesUsingSecret(key);
-  });
+  secrets_ = std::make_shared<routes::SecretTracker>(
+      client_,
+      [this](const ObjectKey& key) {
+        publisher_->trigger();
+        if (!key.name.empty()) enqueueCertificatesUsingSecret(key);
+      },
+      options_.watch_namespace);
   if (certificates_served_) {
     certificates_ = std::make_shared<runtime::Informer<crds::Certificate>>(
         client_, certificate::certificates(), informer_options);
@@ -96,6 +100,7 @@ void ControlPlane::wire() {
   }
 
   events_ = std::make_unique<EventRecorder>(client_, "portico", options_.identity, clock_);
+  if (!options_.watch_namespace.empty()) events_->recordClusterScopedIn(options_.watch_namespace);
   ingress_status_ = std::make_unique<ingress::IngressStatusReconciler>(
       client_, ingresses_->store(), services_->store(), *publisher_, *events_,
       certificates_served_);

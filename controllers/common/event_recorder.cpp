@@ -24,7 +24,7 @@ void EventRecorder::record(const ObjectReference& object, const std::string& typ
   std::snprintf(suffix, sizeof suffix, ".%llx%02llx",
                 static_cast<unsigned long long>(now.time_since_epoch().count()),
                 static_cast<unsigned long long>(sequence_.fetch_add(1) % 256));
-  const std::string ns = object.namespace_.empty() ? "default" : object.namespace_;
+  const std::string ns = object.namespace_.empty() ? cluster_scoped_namespace_ : object.namespace_;
   kube::Json event = {
       {"apiVersion", "v1"},
       {"kind", "Event"},

@@ -33,8 +33,11 @@ std::shared_ptr<const crds::Secret> decodeSecret(const kube::Json& object, const
 }
 }  // namespace
 
-SecretTracker::SecretTracker(kube::KubeClient& client, OnChange on_change)
-    : client_(client), on_change_(std::move(on_change)) {}
+SecretTracker::SecretTracker(kube::KubeClient& client, OnChange on_change,
+                             std::string watch_namespace)
+    : client_(client),
+      on_change_(std::move(on_change)),
+      watch_namespace_(std::move(watch_namespace)) {}
 
 void SecretTracker::setWanted(const std::set<ObjectKey>& wanted) {
   std::lock_guard lock(mutex_);
@@ -135,7 +138,7 @@ void SecretTracker::watchLoop(CancelSource& cancel) {
     kube::ListOptions probe;
     probe.limit = 1;
     probe.field_selector = kTlsTypeSelector;
-    auto page = client_.list(kSecrets, "", probe);
+    auto page = client_.list(kSecrets, watch_namespace_, probe);
     if (!page) {
       log::warn("secret watch cannot start", {{"error", page.error().toString()}});
       if (!cancel.sleepFor(backoff.delay(failures++, 0.5))) return;
@@ -154,7 +157,7 @@ void SecretTracker::watchLoop(CancelSource& cancel) {
       options.field_selector = kTlsTypeSelector;
       bool got_event = false;
       Status status = client_.watch(
-          kSecrets, "", options,
+          kSecrets, watch_namespace_, options,
           [&](kube::WatchEvent&& event) {
             got_event = true;
             const kube::Json& meta = event.object["metadata"];

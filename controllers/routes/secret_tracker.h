@@ -25,7 +25,9 @@ public:
   // `on_change` runs (on the tracker's threads) with the key of a wanted Secret that appeared,
   // changed or went away (an empty key when the initial fetches have settled).
   using OnChange = std::function<void(const ObjectKey&)>;
-  SecretTracker(kube::KubeClient& client, OnChange on_change);
+  // `watch_namespace`: the one namespace whose Secrets are watched ("" = all of them, which a
+  // namespaced install's Role does not allow).
+  SecretTracker(kube::KubeClient& client, OnChange on_change, std::string watch_namespace = {});
 
   std::string name() const override { return "secret-tracker"; }
   void run(CancelSource& cancel) override;
@@ -45,6 +47,7 @@ private:
 
   kube::KubeClient& client_;
   OnChange on_change_;
+  const std::string watch_namespace_;
   mutable std::mutex mutex_;
   std::condition_variable cv_;
   std::set<ObjectKey> wanted_;

@@ -54,9 +54,15 @@ bool objectMatches(const Json& object, const std::string& ns, const std::string&
 }
 }  // namespace
 
-Status MemoryKubeClient::checkAvailableLocked(const std::string& verb) {
+Status MemoryKubeClient::checkAvailableLocked(const std::string& verb, const kube::Resource& r,
+                                              const std::string& ns) {
   ++calls_[verb];
   if (unavailable_) return Status(ErrorCode::Unavailable, "connection refused (memory)");
+  // As a namespaced Role answers: other namespaces, and all of them at once, are refused.
+  if (!confined_to_.empty() && r.namespaced && ns != confined_to_)
+    return Status(ErrorCode::Forbidden,
+                  r.resource + " is forbidden: cannot " + verb + " in namespace \"" + ns + "\"")
+        .withHttp(403, "Forbidden");
   return Status::ok();
 }
 
@@ -78,7 +84,7 @@ void MemoryKubeClient::recordLocked(const kube::Resource& r, kube::WatchEventTyp
 
 Expected<Json> MemoryKubeClient::get(const kube::Resource& r, const ObjectKey& key) {
   std::lock_guard lock(mutex_);
-  if (Status st = checkAvailableLocked("get"); !st) return st;
+  if (Status st = checkAvailableLocked("get", r, key.namespace_); !st) return st;
   auto& items = objects_[idOf(r)];
   auto it = items.find(r.namespaced ? key : ObjectKey{"", key.name});
   if (it == items.end())
@@ -90,7 +96,7 @@ Expected<Json> MemoryKubeClient::get(const kube::Resource& r, const ObjectKey& k
 Expected<kube::ListPage> MemoryKubeClient::list(const kube::Resource& r, const std::string& ns,
                                                 const kube::ListOptions& options) {
   std::lock_guard lock(mutex_);
-  if (Status st = checkAvailableLocked("list"); !st) return st;
+  if (Status st = checkAvailableLocked("list", r, ns); !st) return st;
   kube::ListPage page;
   page.resource_version = std::to_string(rv_);
   auto& items = objects_[idOf(r)];
@@ -116,7 +122,7 @@ Status MemoryKubeClient::watch(const kube::Resource& r, const std::string& ns,
     cv_.notify_all();
   });
   std::unique_lock lock(mutex_);
-  if (Status st = checkAvailableLocked("watch"); !st) return st;
+  if (Status st = checkAvailableLocked("watch", r, ns); !st) return st;
   if (watches_broken_) return Status(ErrorCode::Unavailable, "watch refused (memory)");
   int64_t from = options.resource_version.empty() ? rv_ : std::stoll(options.resource_version);
   if (from < compacted_rv_)
@@ -152,7 +158,6 @@ Status MemoryKubeClient::watch(const kube::Resource& r, const std::string& ns,
 
 Expected<Json> MemoryKubeClient::create(const kube::Resource& r, const Json& input) {
   std::lock_guard lock(mutex_);
-  if (Status st = checkAvailableLocked("create"); !st) return st;
   Json object = input;
   ObjectKey key = keyOf(object);
   if (!r.namespaced) key.namespace_.clear();
@@ -160,6 +165,7 @@ Expected<Json> MemoryKubeClient::create(const kube::Resource& r, const Json& inp
     key.namespace_ = "default";
     object["metadata"]["namespace"] = "default";
   }
+  if (Status st = checkAvailableLocked("create", r, key.namespace_); !st) return st;
   // As the API server does: a name or namespace that is no DNS name is refused (it would also
   // become a path in the state directory).
   if (auto invalid = invalidObjectKey(key, r.namespaced))
@@ -215,13 +221,13 @@ Expected<Json> MemoryKubeClient::writeLocked(const kube::Resource& r, Json objec
 
 Expected<Json> MemoryKubeClient::update(const kube::Resource& r, const Json& object) {
   std::lock_guard lock(mutex_);
-  if (Status st = checkAvailableLocked("update"); !st) return st;
+  if (Status st = checkAvailableLocked("update", r, keyOf(object).namespace_); !st) return st;
   return writeLocked(r, object, false);
 }
 
 Expected<Json> MemoryKubeClient::updateStatus(const kube::Resource& r, const Json& object) {
   std::lock_guard lock(mutex_);
-  if (Status st = checkAvailableLocked("updateStatus"); !st) return st;
+  if (Status st = checkAvailableLocked("updateStatus", r, keyOf(object).namespace_); !st) return st;
   return writeLocked(r, object, true);
 }
 
@@ -229,7 +235,7 @@ Expected<Json> MemoryKubeClient::patch(const kube::Resource& r, const ObjectKey&
                                        kube::PatchType type, const std::string& body,
                                        const kube::PatchOptions& options) {
   std::lock_guard lock(mutex_);
-  if (Status st = checkAvailableLocked("patch"); !st) return st;
+  if (Status st = checkAvailableLocked("patch", r, key.namespace_); !st) return st;
   if (type != kube::PatchType::Merge)
     return Status(ErrorCode::InvalidArgument, "the in-memory server supports merge patches only");
   auto& items = objects_[idOf(r)];
@@ -247,7 +253,7 @@ Expected<Json> MemoryKubeClient::patch(const kube::Resource& r, const ObjectKey&
 Status MemoryKubeClient::remove(const kube::Resource& r, const ObjectKey& key,
                                 const kube::DeleteOptions& options) {
   std::lock_guard lock(mutex_);
-  if (Status st = checkAvailableLocked("delete"); !st) return st;
+  if (Status st = checkAvailableLocked("delete", r, key.namespace_); !st) return st;
   auto& items = objects_[idOf(r)];
   auto it = items.find(r.namespaced ? key : ObjectKey{"", key.name});
   if (it == items.end())
@@ -267,7 +273,8 @@ Status MemoryKubeClient::remove(const kube::Resource& r, const ObjectKey& key,
 
 Expected<std::vector<kube::GroupVersion>> MemoryKubeClient::serverGroupVersions() {
   std::lock_guard lock(mutex_);
-  if (Status st = checkAvailableLocked("discovery"); !st) return st;
+  if (Status st = checkAvailableLocked("discovery", kube::Resource{"", "", "", false}, ""); !st)
+    return st;
   return served_;
 }
 
@@ -275,6 +282,11 @@ void MemoryKubeClient::setUnavailable(bool unavailable) {
   std::lock_guard lock(mutex_);
   unavailable_ = unavailable;
   cv_.notify_all();
+}
+
+void MemoryKubeClient::confineTo(std::string ns) {
+  std::lock_guard lock(mutex_);
+  confined_to_ = std::move(ns);
 }
 
 void MemoryKubeClient::setWatchesBroken(bool broken) {

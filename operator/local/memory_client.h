@@ -38,6 +38,8 @@ public:
 
   // Test controls.
   void setUnavailable(bool unavailable);
+  // Namespaced resources answer in `ns` only, as with a namespaced Role ("" lifts it).
+  void confineTo(std::string ns);
   // Watches fail (open ones end, new ones are refused) while writes still work.
   void setWatchesBroken(bool broken);
   // Forget history up to the current version: older watches get 410 Gone.
@@ -56,7 +58,8 @@ private:
     std::string object;  // serialized JSON, parsed for the watchers that read it
   };
   static std::string idOf(const kube::Resource& r) { return r.toString(); }
-  Status checkAvailableLocked(const std::string& verb);
+  Status checkAvailableLocked(const std::string& verb, const kube::Resource& r,
+                              const std::string& ns);
   void recordLocked(const kube::Resource& r, kube::WatchEventType type, const kube::Json& object);
   Expected<kube::Json> writeLocked(const kube::Resource& r, kube::Json object, bool status_only);
 
@@ -78,6 +81,7 @@ private:
   uint64_t watch_epoch_ = 0;
   bool unavailable_ = false;
   bool watches_broken_ = false;
+  std::string confined_to_;
   std::map<std::string, int> calls_;
   std::vector<kube::GroupVersion> served_{{"", "v1"},
                                           {"networking.k8s.io", "v1"},

@@ -204,3 +204,57 @@ TEST_CASE("control plane: an invalid config at start publishes nothing until it 
   runner.join();
   ::unlink(snapshot.c_str());
 }
+
+TEST_CASE("control plane: --watch-namespace works with a namespaced Role and sees nothing else") {
+  testing::FakeKubeClient api;
+  serveEveryGroup(api);
+  seed(api);
+  const kube::Resource certificates{"portico.io", "v1alpha1", "certificates", true};
+  auto ingress = [](const std::string& ns, const std::string& name, bool acme) {
+    Json object = {
+        {"apiVersion", "networking.k8s.io/v1"},
+        {"kind", "Ingress"},
+        {"metadata", {{"name", name}, {"namespace", ns}}},
+        {"spec",
+         {{"ingressClassName", "portico"},
+          {"tls", {{{"hosts", {name + ".test"}}, {"secretName", name + "-tls"}}}},
+          {"rules",
+           {{{"host", name + ".test"},
+             {"http",
+              {{"paths",
+                {{{"path", "/"},
+                  {"pathType", "Prefix"},
+                  {"backend",
+                   {{"service", {{"name", "web"}, {"port", {{"number", 80}}}}}}}}}}}}}}}}}};
+    if (acme) object["metadata"]["annotations"]["portico.io/tls-acme"] = "true";
+    return object;
+  };
+  REQUIRE(api.create(kube::resources::ingresses(), ingress("shop", "secure", true)));
+  REQUIRE(api.create(kube::resources::ingresses(), ingress("other", "elsewhere", true)));
+  // From here on the operator's rights are those of the namespaced install: a Role in "shop".
+  api.confineTo("shop");
+  const std::string snapshot = "/tmp/portico-control-plane-ns-" + std::to_string(getpid());
+  controllers::ControlPlaneOptions options;
+  options.snapshot_path = snapshot;
+  options.watch_namespace = "shop";
+  auto plane = controllers::ControlPlane::create(api, options);
+  REQUIRE(plane);
+  CancelSource stop;
+  std::thread runner([&] { (void)(*plane)->run(stop); });
+
+  REQUIRE(eventually([&] { return (*plane)->ready(); }));
+  proxy::SnapshotReader reader(snapshot);
+  auto table = reader.poll();
+  REQUIRE(table);
+  CHECK(table->match("a.test", "/").found());
+  CHECK_FALSE(table->match("elsewhere.test", "/").found());
+  // Certificates are served to the namespaced install too (listed within the namespace):
+  // the ACME Ingress in "shop" gets its Certificate, the one outside is never seen.
+  REQUIRE(eventually([&] { return api.get(certificates, {"shop", "secure-tls"}).hasValue(); }));
+  api.confineTo("");
+  CHECK_FALSE(api.get(certificates, {"other", "elsewhere-tls"}));
+
+  stop.cancel();
+  runner.join();
+  ::unlink(snapshot.c_str());
+}

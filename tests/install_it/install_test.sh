@@ -88,28 +88,18 @@ METRICS_PORT=$(free_port)
 POD_NAMESPACE=$NS "$PORTICO" operator --kubeconfig "$SA_KUBECONFIG" --leader-elect --no-proxy --replicas-service portico \
   --snapshot "$WORK/routes.snapshot" --metrics-address "127.0.0.1:$METRICS_PORT" >"$WORK/out" 2>"$WORK/err" &
 PIDS+=($!)
-eventually() {  # SECONDS EXPECTED COMMAND... → the command's last output
-  local deadline=$((SECONDS + $1)) expected=$2 got
-  shift 2
-  while :; do
-    got=$("$@" 2>&1)
-    [[ $got == "$expected" || $SECONDS -ge $deadline ]] && break
-    sleep 0.2
-  done
-  echo "$got"
-}
 holder() { kubectl get lease portico-leader -n $NS -o jsonpath='{.spec.holderIdentity}' 2>/dev/null | grep -q . && echo held; }
-check "the leader Lease in portico-system is taken" held "$(eventually 20 held holder)"
+check "the leader Lease in portico-system is taken" held "$(await_output 20 held holder)"
 check "IngressClassConfig status Accepted=True" True \
-  "$(eventually 20 True kubectl get icc portico -o jsonpath='{.status.conditions[?(@.type=="Accepted")].status}')"
+  "$(await_output 20 True kubectl get icc portico -o jsonpath='{.status.conditions[?(@.type=="Accepted")].status}')"
 check "Ingress status.loadBalancer from the LoadBalancer Service" 203.0.113.7 \
-  "$(eventually 20 203.0.113.7 kubectl get ingress shop -n shop -o jsonpath='{.status.loadBalancer.ingress[0].ip}')"
+  "$(await_output 20 203.0.113.7 kubectl get ingress shop -n shop -o jsonpath='{.status.loadBalancer.ingress[0].ip}')"
 warned() { kubectl get events -n shop --field-selector involvedObject.name=broken -o jsonpath='{.items[*].type}' | grep -q Warning && echo yes; }
-check "a Warning Event on the Ingress with a missing Service" yes "$(eventually 20 yes warned)"
+check "a Warning Event on the Ingress with a missing Service" yes "$(await_output 20 yes warned)"
 check "a Certificate created for the tls-acme Ingress" secure-tls \
-  "$(eventually 20 secure-tls kubectl get certificate secure-tls -n shop -o jsonpath='{.metadata.name}')"
+  "$(await_output 20 secure-tls kubectl get certificate secure-tls -n shop -o jsonpath='{.metadata.name}')"
 check "its status says why nothing is issued (no ACME in the config)" NoIssuer \
-  "$(eventually 20 NoIssuer kubectl get certificate secure-tls -n shop -o jsonpath='{.status.conditions[?(@.type=="Issuing")].reason}')"
+  "$(await_output 20 NoIssuer kubectl get certificate secure-tls -n shop -o jsonpath='{.status.conditions[?(@.type=="Issuing")].reason}')"
 curl -fsS "http://127.0.0.1:$METRICS_PORT/readyz" >/dev/null && pass "/readyz answers ready" || fail "/readyz answers ready"
 if grep -qi "forbidden" "$WORK/err"; then
   fail "no request of the operator was refused: $(grep -i -m3 forbidden "$WORK/err")"

@@ -12,6 +12,16 @@ wait_line() {  # wait_line FILE TEXT SECONDS
   for _ in $(seq 1 $(($3 * 20))); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
   return 1
 }
+await_output() {  # SECONDS EXPECTED COMMAND... → the command's last output (EXPECTED or timeout)
+  local deadline=$((SECONDS + $1)) expected=$2 got
+  shift 2
+  while :; do
+    got=$("$@" 2>&1)
+    [[ $got == "$expected" || $SECONDS -ge $deadline ]] && break
+    sleep 0.2
+  done
+  echo "$got"
+}
 # A scratch directory WORK, and background processes (PIDS, OPERATOR_PID) that end with the
 # script; KEEP_WORK=1 keeps the directory for a post-mortem.
 use_workdir() {  # NAME_PREFIX

@@ -49,7 +49,7 @@ check_dashboard() {  # FILE DESCRIPTION [FILTER PREFIX]
   shift 2
   local here
   here=$(dirname "${BASH_SOURCE[0]}")
-  if problems=$(python3 "$here/dashboard_check.py" "$here/../../manifests/grafana-dashboard.json" "$file" \
+  if problems=$(python3 "$here/dashboard_check.py" "$here/../../manifests/base/grafana-dashboard.json" "$file" \
     "$("$here/promtool.sh")" "$@"); then
     pass "$description (${problems##*# })"
   else

@@ -106,3 +106,17 @@ TEST_CASE("secret tracker: a Secret that cannot be decoded is kept as undecodabl
   CHECK(cached_secrets[0]->decode_error.find("tls.") != std::string::npos);
   CHECK(cached_secrets[0]->decode_error.find("not base64!") == std::string::npos);  // no value
 }
+
+TEST_CASE("secret tracker: a namespaced install watches its own namespace only") {
+  testing::FakeKubeClient api;
+  const auto secrets = kube::resources::secrets();
+  REQUIRE(api.create(secrets, secret("s", "kubernetes.io/tls", "YQ==")));
+  api.confineTo("shop");  // a namespaced Role: listing or watching every namespace is Forbidden
+  controllers::routes::SecretTracker tracker(
+      api, [](const ObjectKey&) {}, "shop");
+  Running running(tracker);
+  tracker.setWanted({{"shop", "s"}});
+  REQUIRE(eventually([&] { return cached(tracker, "s") == "a" && api.callCount("watch") > 0; }));
+  REQUIRE(api.update(secrets, secret("s", "kubernetes.io/tls", "Yg==")));
+  REQUIRE(eventually([&] { return cached(tracker, "s") == "b"; }));
+}
