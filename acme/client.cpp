@@ -146,6 +146,7 @@ Expected<AcmeClient::Reply> AcmeClient::post(const char* endpoint, const std::st
         ++bad_nonce_retries_;
         continue;
       }
+      if (!jwk && problem.is("accountDoesNotExist")) account_lost_ = true;
       return toStatus(problem);
     }
     Reply reply{std::move(*response), nlohmann::json()};

@@ -85,6 +85,9 @@ public:
     return last_retry_after_;
   }
   long badNonceRetries() const { return bad_nonce_retries_.load(); }
+  // True once the CA said the account no longer exists (RFC 8555 §6.7 accountDoesNotExist: a
+  // CA that lost its state, a deactivated account): the owner registers the key again.
+  bool accountLost() const { return account_lost_.load(); }
 
 private:
   struct Reply {
@@ -114,6 +117,7 @@ private:
   std::mutex nonce_mutex_;
   std::deque<std::string> nonces_;  // guarded by nonce_mutex_
   std::atomic<long> bad_nonce_retries_{0};
+  std::atomic<bool> account_lost_{false};
 };
 
 // The ARI certID (RFC 9773 §4.1): base64url(AKI keyIdentifier) "." base64url(serial DER bytes).

@@ -45,7 +45,9 @@ Expected<std::shared_ptr<acme::AcmeClient>> AcmeAccounts::clientFor(
   };
   std::lock_guard lock(mutex_);
   Account& account = accounts_[config.metadata.name];
-  if (account.session && account.fingerprint == fingerprint) return shared(account.session);
+  if (account.session && account.fingerprint == fingerprint &&
+      !account.session->client->accountLost())
+    return shared(account.session);
 
   auto key = acme::accountKeyFromPem(key_pem);
   if (!key) return key.error();

@@ -24,7 +24,8 @@ public:
   AcmeAccounts(kube::KubeClient& client, TransportFactory transport_factory,
                std::string account_namespace);
 
-  // The registered client of the config's account (registers it on first use).
+  // The registered client of the config's account (registers it on first use, and again when
+  // the CA says the account does not exist).
   Expected<std::shared_ptr<acme::AcmeClient>> clientFor(const crds::IngressClassConfig& config);
 
 private:

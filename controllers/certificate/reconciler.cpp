@@ -269,7 +269,15 @@ Expected<runtime::Result> CertificateReconciler::reconcile(const runtime::Reques
           {{"certificate", cert.metadata.key().toString()}, {"error", order.error().message()}});
       order = (*acme)->newOrder(cert.spec.dns_names, config->spec.acme->profile);
     }
-    if (!order) return fail(cert, "OrderFailed", "newOrder: " + order.error().message());
+    if (!order) {
+      // The CA forgot the account (its state lost, the account deactivated): not this
+      // Certificate's failure. The next attempt, soon, registers the key again (clientFor).
+      if ((*acme)->accountLost()) return order.error();
+      const ErrorCode code = order.error().code();
+      const bool unreachable = code == ErrorCode::Unavailable || code == ErrorCode::Timeout;
+      return fail(cert, unreachable ? "CAUnavailable" : "OrderFailed",
+                  "newOrder: " + order.error().message());
+    }
     log::info("ACME order created", {{"certificate", cert.metadata.key().toString()},
                                      {"order", order->url},
                                      {"replaces", replaces}});

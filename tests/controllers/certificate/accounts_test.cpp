@@ -101,3 +101,48 @@ TEST_CASE("accounts: editing the class's ACME settings while orders run frees no
   CHECK(transports >= 60);  // every edit made a new client (with its own transport)
   MESSAGE("orders placed while the settings changed 60 times: ", orders.load());
 }
+
+TEST_CASE("accounts: an account the CA no longer knows is registered again") {
+  testing::FakeKubeClient api;
+  std::atomic<bool> forgotten{false};  // the CA restarted without its state
+  std::atomic<int> registrations{0};
+  auto ca = [&](const HttpRequest& request) -> Expected<HttpResponse> {
+    if (request.url == "https://ca/acct") {
+      ++registrations;
+      forgotten = false;
+    }
+    if (request.url == "https://ca/order" && forgotten)
+      return reply(400,
+                   R"({"type":"urn:ietf:params:acme:error:accountDoesNotExist",
+                       "detail":"unable to find account"})",
+                   {{"Replay-Nonce", "fresh"}, {"Content-Type", "application/problem+json"}});
+    return fakeCa(request);
+  };
+  AcmeAccounts accounts(
+      api,
+      [&](const TlsSettings&) -> std::unique_ptr<HttpTransport> {
+        auto transport = std::make_unique<testing::FakeTransport>();
+        transport->setFallback(ca);
+        return transport;
+      },
+      "portico");
+  const auto config = configWithEmail("a@example.com");
+  auto first = accounts.clientFor(config);
+  REQUIRE(first);
+  CHECK(registrations == 1);
+  REQUIRE((*first)->newOrder({"a.test"}));
+  auto same = accounts.clientFor(config);
+  REQUIRE(same);
+  CHECK(same->get() == first->get());  // reused while the CA knows the account
+  CHECK(registrations == 1);
+
+  forgotten = true;
+  auto refused = (*first)->newOrder({"a.test"});
+  REQUIRE_FALSE(refused);
+  CHECK((*first)->accountLost());
+  auto again = accounts.clientFor(config);
+  REQUIRE(again);
+  CHECK(registrations == 2);  // the same key, registered anew
+  CHECK((*again)->newOrder({"a.test"}));
+  CHECK_FALSE((*again)->accountLost());
+}
