@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Churn soak through `portico local`: 10 changes a second (Ingresses rewritten, an EndpointSlice
-# going unready and back, a TLS Secret rotated) for SECONDS while keep-alive clients (HTTP and
-# HTTPS) send requests without pause. No request may fail and no kept-alive connection may be
-# cut; RSS, descriptors and threads are sampled every 5 s and the first and last figures printed.
-# Usage: churn_soak.sh PORTICO_BINARY [SECONDS=60]   (CI runs 60 s; the issue's long run: 600)
+# Churn soak: 10 changes a second (Ingresses rewritten, an EndpointSlice going unready and back,
+# a TLS Secret rotated) for SECONDS while keep-alive clients (HTTP and HTTPS) send requests
+# without pause. No request may fail and no kept-alive connection may be cut; RSS, descriptors
+# and threads are sampled every 5 s and the first and last figures printed.
+#   churn_soak.sh PORTICO_BINARY [SECONDS=60]             through `portico local` (manifest files)
+#   churn_soak.sh PORTICO_BINARY [SECONDS=60] --cluster   `portico operator` on the real apiserver
+#     (run under tests/cluster/with-cluster.sh; changes by server-side apply)
+# CI runs 60 s of each; the issue's long run is 600.
 set -uo pipefail
 PORTICO=$1
 SECONDS_TOTAL=${2:-60}
+MODE=${3:-local}
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../lib/checks.sh
 source "$HERE/../lib/checks.sh"
@@ -20,7 +24,7 @@ HTTPS_PORT=$(free_port)
 A_PORT=$(free_port)
 B_PORT=$(free_port)
 for port in "$A_PORT" "$B_PORT"; do
-  python3 "$HERE/../proxy_it/backend.py" "$port" "web-$port" >"$WORK/backend-$port.log" 2>&1 &
+  python3 "$HERE/../proxy_it/backend.py" "$port" "web-$port" >"$WORK/backend-$port.log" 2>&1 3>&- &
   PIDS+=($!)
   wait_line "$WORK/backend-$port.log" ready 10 || fail "backend $port started"
 done
@@ -34,15 +38,25 @@ for n in 1 2; do
   openssl x509 -req -in "$WORK/pki/$n.csr" -CA "$WORK/pki/ca.pem" -CAkey "$WORK/pki/ca.key" \
     -CAcreateserial -out "$WORK/pki/$n.pem" -days 2 -extfile "$WORK/pki/$n.ext" 2>/dev/null
 done
-put() { cat >"$M/.$1.tmp" && mv "$M/.$1.tmp" "$M/$1.yaml"; }
+ES_API=discovery.k8s.io/v1
+if [[ $MODE == --cluster ]]; then
+  : "${PORTICO_CLUSTER_DIR:?run under tests/cluster/with-cluster.sh}"
+  kubectl api-versions | grep -qx discovery.k8s.io/v1 || ES_API=discovery.k8s.io/v1beta1
+  kubectl apply -f "$HERE/../../crds/" >/dev/null
+  kubectl wait --for condition=established --timeout=30s crd/ingressclassconfigs.portico.io >/dev/null
+  exec 3> >(python3 "$HERE/apply_stream.py" "$PORTICO_CLUSTER_DIR" >"$WORK/applied" 2>"$WORK/apply.err")
+  put() { { cat; echo '%%'; } >&3; }
+else
+  put() { cat >"$M/.$1.tmp" && mv "$M/.$1.tmp" "$M/$1.yaml"; }
+fi
 slice() {  # NAME PORT READY
-  printf -- '---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: %s, namespace: default, labels: {kubernetes.io/service-name: web}}\naddressType: IPv4\nports: [{name: http, port: %s}]\nendpoints: [{addresses: [127.0.0.1], conditions: {ready: %s}}]\n' "$1" "$2" "$3"
+  printf -- '---\napiVersion: %s\nkind: EndpointSlice\nmetadata: {name: %s, namespace: default, labels: {kubernetes.io/service-name: web}}\naddressType: IPv4\nports: [{name: http, port: %s}]\nendpoints: [{addresses: [127.0.0.1], conditions: {ready: %s}}]\n' "$ES_API" "$1" "$2" "$3"
 }
 churn_ingress() {  # N VERSION
   printf -- '---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: churn-%s, namespace: default, annotations: {version: "%s"}}\nspec:\n  rules: [{host: c%s.churn.test, http: {paths: [{path: /v%s, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}}]\n' "$1" "$2" "$1" "$2"
 }
 {
-  printf -- '---\napiVersion: networking.k8s.io/v1\nkind: IngressClass\nmetadata: {name: portico, annotations: {ingressclass.kubernetes.io/is-default-class: "true"}}\nspec: {controller: portico.io/ingress-controller, parameters: {apiGroup: portico.io, kind: IngressClassConfig, name: portico}}\n---\napiVersion: portico.io/v1alpha1\nkind: IngressClassConfig\nmetadata: {name: portico}\nspec: {listeners: {address: 127.0.0.1, http: {port: %s}, https: {port: %s}}, sslRedirect: false}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: default}\nspec: {ports: [{name: http, port: 80}]}\n' "$HTTP_PORT" "$HTTPS_PORT"
+  printf -- '---\napiVersion: networking.k8s.io/v1\nkind: IngressClass\nmetadata: {name: portico, annotations: {ingressclass.kubernetes.io/is-default-class: "true"}}\nspec: {controller: portico.io/ingress-controller, parameters: {apiGroup: portico.io, kind: IngressClassConfig, name: portico}}\n---\napiVersion: portico.io/v1alpha1\nkind: IngressClassConfig\nmetadata: {name: portico}\nspec: {listeners: {address: 127.0.0.1, http: {port: %s}, https: {port: %s}}, sslRedirect: false}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: default}\nspec: {ports: [{name: http, port: 80, protocol: TCP}]}\n' "$HTTP_PORT" "$HTTPS_PORT"
   printf -- '---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: steady, namespace: default}\nspec:\n  tls: [{hosts: [churn.test], secretName: churn-tls}]\n  rules: [{host: churn.test, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}}]\n'
 } | put base
 slice web-a "$A_PORT" true | put slice-a
@@ -50,7 +64,12 @@ slice web-b "$B_PORT" true | put slice-b
 manifest_tls_secret churn-tls "$WORK/pki/1.pem" "$WORK/pki/1.key" | sed 's/metadata: {name: churn-tls}/metadata: {name: churn-tls, namespace: default}/' | put tls
 for n in $(seq 0 19); do churn_ingress "$n" 0 | put "churn-$n"; done
 
-"$PORTICO" local --manifests "$M" --state "$WORK/state" >"$WORK/out" 2>"$WORK/err" &
+if [[ $MODE == --cluster ]]; then
+  "$PORTICO" operator --kubeconfig "$KUBECONFIG" --snapshot "$WORK/routes.snapshot" \
+    --metrics-address 127.0.0.1:0 >"$WORK/out" 2>"$WORK/err" 3>&- &
+else
+  "$PORTICO" local --manifests "$M" --state "$WORK/state" >"$WORK/out" 2>"$WORK/err" &
+fi
 OPERATOR_PID=$!
 wait_line "$WORK/out" "listening on" 20 || { fail "portico local started"; cat "$WORK/err"; exit 1; }
 for _ in $(seq 1 100); do
@@ -60,10 +79,10 @@ for _ in $(seq 1 100); do
 done
 
 LOAD_SECONDS=$((SECONDS_TOTAL + 30))
-python3 "$HERE/../lib/keepalive_load.py" "$HTTP_PORT" churn.test "$WORK/stop" --max-seconds "$LOAD_SECONDS" >"$WORK/http.out" &
+python3 "$HERE/../lib/keepalive_load.py" "$HTTP_PORT" churn.test "$WORK/stop" --max-seconds "$LOAD_SECONDS" >"$WORK/http.out" 3>&- &
 HTTP_LOAD=$!
 python3 "$HERE/../lib/keepalive_load.py" "$HTTPS_PORT" churn.test "$WORK/stop" --tls "$WORK/pki/ca.pem" \
-  --max-seconds "$LOAD_SECONDS" >"$WORK/https.out" &
+  --max-seconds "$LOAD_SECONDS" >"$WORK/https.out" 3>&- &
 HTTPS_LOAD=$!
 sample() {
   local rss fds threads
@@ -109,6 +128,14 @@ check "HTTPS keep-alive load: no failed request, no reconnect" "0 0" "$https_bad
 check "RSS flat (last within 48 MiB of the first sample)" yes "$( ((rss1 <= rss0 + 48)) && echo yes || echo "no: $rss0 → $rss1")"
 check "descriptors flat (within 8)" yes "$( ((fds1 <= fds0 + 8)) && echo yes || echo "no: $fds0 → $fds1")"
 check "threads flat" "$threads0" "$threads1"
-kill -0 "$OPERATOR_PID" && pass "portico local still running" || fail "portico local died"
+kill -0 "$OPERATOR_PID" && pass "portico still running" || fail "portico died"
+if [[ $MODE == --cluster ]]; then
+  exec 3>&-
+  for _ in $(seq 1 100); do [[ -s $WORK/applied ]] && break; sleep 0.1; done
+  read -r _ applied _ apply_failed <"$WORK/applied"
+  echo "# server-side applies: ${applied:-0} accepted, ${apply_failed:-?} refused"
+  check "every change was accepted by the apiserver" 0 "${apply_failed:-?}"
+  [[ -s $WORK/apply.err ]] && echo "# $(head -n3 "$WORK/apply.err")"
+fi
 echo "$PASSED passed, $FAILED failed"
 ((FAILED == 0))
