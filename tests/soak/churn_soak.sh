@@ -65,6 +65,10 @@ manifest_tls_secret churn-tls "$WORK/pki/1.pem" "$WORK/pki/1.key" | sed 's/metad
 for n in $(seq 0 19); do churn_ingress "$n" 0 | put "churn-$n"; done
 
 if [[ $MODE == --cluster ]]; then
+  # The applies are asynchronous: the operator starts once the class and its config are there
+  # (before them it would take built-in listeners, which change only at a restart).
+  for _ in $(seq 1 100); do kubectl get ingress churn-19 >/dev/null 2>&1 && break; sleep 0.1; done
+  kubectl get ingressclassconfig portico >/dev/null || fail "the initial objects were applied"
   "$PORTICO" operator --kubeconfig "$KUBECONFIG" --snapshot "$WORK/routes.snapshot" \
     --metrics-address 127.0.0.1:0 >"$WORK/out" 2>"$WORK/err" 3>&- &
 else
