@@ -91,8 +91,10 @@ test: build asan fuzz-build test-deps
 	exit $$status
 
 # The embedded default: `portico local` on manifests/examples/ with example backends.
+# Let's Encrypt's test CA (pebble) shows the certificate half; without it, the routing half.
 demo: build
-	@./tests/install-packages.sh curl
+	@./tests/install-packages.sh curl openssl
+	@./tests/install-packages.sh pebble >/dev/null 2>&1 || true
 	./tests/local/demo.sh $(BUILD)/portico
 
 # The runtime against a real kube-apiserver built from Debian's source (~5 min the first time).

@@ -93,6 +93,11 @@ int main(int argc, char** argv) {
   explain->add_option("--manifests", manifests_dir, "directory of manifests")
       ->required()
       ->check(CLI::ExistingDirectory);
+  std::string explain_state_dir;
+  explain
+      ->add_option("--state", explain_state_dir,
+                   "a `portico local` state directory: its Secrets (issued certificates) too")
+      ->check(CLI::ExistingDirectory);
   explain->add_option("--host", host, "request Host")->required();
   explain->add_option("--path", path, "request path (default /)");
 
@@ -225,7 +230,7 @@ int main(int argc, char** argv) {
   if (*local_cmd) return portico::commands::runLocal(local_flags);
   if (*compile) return portico::commands::runSnapshotCompile(manifests_dir, out_path, acme_tokens);
   if (*dump) return portico::commands::runSnapshotDump(snapshot_path);
-  if (*explain) return portico::commands::runExplain(manifests_dir, host, path);
+  if (*explain) return portico::commands::runExplain(manifests_dir, explain_state_dir, host, path);
   if (*discovery) return portico::commands::runDiscovery(conn);
   if (*watch_cmd) return portico::commands::runWatch(conn, watch);
   if (*lease_cmd) {

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <iostream>
 #include <map>
 
@@ -17,11 +18,28 @@ namespace {
 using nlohmann::json;
 namespace routes = controllers::routes;
 
+// The Secrets `portico local` wrote to its state directory (issued certificates): read only, as
+// the running instance may be writing next to them.
+Status appendStateSecrets(const std::string& state_dir, std::vector<local::ManifestObject>& out) {
+  const std::filesystem::path secrets = std::filesystem::path(state_dir) / "secrets.core";
+  std::error_code ec;
+  if (!std::filesystem::is_directory(secrets, ec)) return Status::ok();
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(secrets, ec)) {
+    if (!entry.is_regular_file() || entry.path().extension() != ".yaml") continue;
+    auto objects = local::loadManifestFile(entry.path().string());
+    if (!objects) return objects.error();
+    for (auto& object : *objects) out.push_back(std::move(object));
+  }
+  return Status::ok();
+}
+
 Expected<routes::CompiledRoutes> compileDir(
     const std::string& dir, routes::OfflineInputs* inputs_out = nullptr,
-    const std::map<std::string, std::string>& acme_tokens = {}) {
+    const std::map<std::string, std::string>& acme_tokens = {}, const std::string& state_dir = "") {
   auto objects = local::loadManifestDir(dir);
   if (!objects) return objects.error();
+  if (!state_dir.empty())
+    if (Status st = appendStateSecrets(state_dir, *objects); !st) return st;
   auto inputs = routes::inputsFromManifests(*objects, std::chrono::system_clock::now());
   if (!inputs) return inputs.error();
   inputs->inputs.acme_tokens = acme_tokens;
@@ -147,9 +165,10 @@ int runSnapshotDump(const std::string& snapshot_path) {
   return 0;
 }
 
-int runExplain(const std::string& manifests_dir, const std::string& host, const std::string& path) {
+int runExplain(const std::string& manifests_dir, const std::string& state_dir,
+               const std::string& host, const std::string& path) {
   routes::OfflineInputs inputs;
-  auto compiled = compileDir(manifests_dir, &inputs);
+  auto compiled = compileDir(manifests_dir, &inputs, {}, state_dir);
   if (!compiled) {
     std::cerr << "portico: " << compiled.error().message() << "\n";
     return 1;

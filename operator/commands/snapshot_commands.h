@@ -10,6 +10,9 @@ namespace portico::commands {
 int runSnapshotCompile(const std::string& manifests_dir, const std::string& out_path,
                        const std::vector<std::string>& acme_tokens = {});
 int runSnapshotDump(const std::string& snapshot_path);
-int runExplain(const std::string& manifests_dir, const std::string& host, const std::string& path);
+// `state_dir` (optional): a `portico local` state directory whose Secrets (issued certificates)
+// count as if they were manifests.
+int runExplain(const std::string& manifests_dir, const std::string& state_dir,
+               const std::string& host, const std::string& path);
 
 }  // namespace portico::commands

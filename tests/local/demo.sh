@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # `make demo`: Portico's embedded default. `portico local` serves manifests/examples/ (copied to
 # a scratch directory) in front of two small example backends, then shows routing, status,
-# Events and a live edit. Interactive: keeps serving until Ctrl-C so the printed curl commands
-# can be tried; otherwise (CI, pipes) it ends after the tour.
+# Events and a live edit; and, with Let's Encrypt's test CA (Debian's pebble) on loopback, the
+# certificate lifecycle: an Ingress annotated portico.io/tls-acme issued, served over HTTPS and
+# renewed under a keep-alive client. Interactive: keeps serving until Ctrl-C so the printed
+# curl commands can be tried; otherwise (CI, pipes) it ends after the tour.
 set -euo pipefail
 PORTICO=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 DIR=$(mktemp -d /tmp/portico-demo.XXXXXX)
 PIDS=()
+PEBBLE=""
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  [[ -n $PEBBLE ]] && "$ROOT/tests/pebble/stop.sh" "$PEBBLE"
   wait 2>/dev/null || true
   rm -rf "$DIR"
 }
@@ -23,6 +27,23 @@ for port in 8080 8443 9001 9002; do
 done
 
 cp "$ROOT"/manifests/examples/*.yaml "$DIR/" && mkdir "$DIR/state"
+# The certificate half needs pebble (the HTTP-01 validations come to the demo's port 8080).
+if ! command -v pebble >/dev/null || ! command -v pebble-challtestsrv >/dev/null; then
+  echo "demo: pebble (Let's Encrypt's test CA, Debian package pebble) is not installed: showing routing only"
+elif ! "$ROOT/tests/pebble/start.sh" "$DIR/pebble" 8080 2>"$DIR/pebble-start.log"; then
+  echo "demo: pebble did not start ($(tail -n1 "$DIR/pebble-start.log")): showing routing only"
+else
+  PEBBLE=$DIR/pebble
+  # shellcheck disable=SC1091
+  source "$PEBBLE/env"
+  say "Let's Encrypt's test CA (pebble) at $PEBBLE_DIRECTORY; its DNS answers 127.0.0.1 for every name"
+  cat >>"$DIR/00-ingressclass.yaml" <<YAML
+  acme:  # added by the demo: certificates from pebble
+    server: $PEBBLE_DIRECTORY
+    email: demo@portico.example
+    caBundle: $(base64 -w0 "$PEBBLE_CA")
+YAML
+fi
 say "Example backends: 'site' on 127.0.0.1:9001 and 'api' on 127.0.0.1:9002"
 python3 "$ROOT/tests/proxy_it/backend.py" 9001 site >"$DIR/site.log" 2>&1 &
 PIDS+=($!)
@@ -69,9 +90,69 @@ done
 echo "blog.example answered $(( ($(date +%s%N) - start) / 1000000 )) ms after the file was written"
 run curl -s -H "'Host: blog.example'" http://127.0.0.1:8080/
 
+if [[ -n $PEBBLE ]]; then
+  STATE=$DIR/state
+  # shellcheck source=../lib/certificate_state.sh
+  source "$ROOT/tests/lib/certificate_state.sh"
+  serial() {
+    openssl s_client -connect 127.0.0.1:8443 -servername secure.example </dev/null 2>/dev/null \
+      | openssl x509 -noout -serial 2>/dev/null | cut -d= -f2
+  }
+  secure_ingress() {  # [RENEW_VALUE]
+    cat <<YAML
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: secure
+  annotations:
+    portico.io/tls-acme: "true"${1:+
+    portico.io/renew: \"$1\"}
+spec:
+  tls: [{hosts: [secure.example], secretName: secure-tls}]
+  rules:
+  - host: secure.example
+    http:
+      paths: [{path: /, pathType: Prefix, backend: {service: {name: site, port: {number: 80}}}}]
+YAML
+  }
+  say "Certificates: an Ingress annotated portico.io/tls-acme gets one from the CA (HTTP-01 answered by the proxy itself, no solver pod)"
+  secure_ingress | tee "$DIR/40-secure.yaml"
+  start=$(date +%s%N)
+  last=""
+  for _ in $(seq 1 300); do
+    issuing=$(condition secure-tls Issuing)
+    [[ -z $issuing ]] && { sleep 0.02; continue; }  # the Certificate is being created
+    now="Certificate secure-tls: Issuing=$issuing Ready=$(condition secure-tls Ready)"
+    [[ $now != "$last" ]] && echo "$(( ($(date +%s%N) - start) / 1000000 )) ms  $now" && last=$now
+    [[ $now == *Ready=True/Ready* ]] && break
+    sleep 0.05
+  done
+  echo "The order's steps, as Events on the Certificate:"
+  grep -h -E '^(reason|message):' "$DIR"/state/events.core/default/secure-tls.*.yaml 2>/dev/null \
+    | paste - - | sed 's/^message: "\(.*\)"\treason: "\([^"]*\)"$/  \2: \1/'
+  say "The Secret written (owner-only), and HTTPS with a chain that verifies against the CA's root"
+  run stat -c "'%A %n'" "$DIR/state/secrets.core/default/secure-tls.yaml"
+  run curl -s --cacert "$PEBBLE/root.pem" --resolve secure.example:8443:127.0.0.1 https://secure.example:8443/
+  run "$PORTICO" explain --manifests "$DIR" --state "$DIR/state" --host secure.example
+  say "A forced renewal (portico.io/renew) under an HTTPS keep-alive client"
+  before=$(serial)
+  python3 "$ROOT/tests/lib/keepalive_load.py" 8443 secure.example "$DIR/load.stop" --tls "$PEBBLE/root.pem" \
+    --max-seconds 30 >"$DIR/load.out" &
+  load=$!
+  sleep 0.3
+  secure_ingress "$(date +%s)" >"$DIR/40-secure.yaml"
+  for _ in $(seq 1 300); do after=$(serial); [[ -n $after && $after != "$before" ]] && break; sleep 0.05; done
+  sleep 0.3
+  touch "$DIR/load.stop"
+  wait $load || true
+  read -r ok bad reconnects _ <"$DIR/load.out"
+  echo "serial $before → $after (revision $(cert_field secure-tls revision)); the keep-alive client: $ok requests, $bad failed, $reconnects reconnects"
+fi
+
 say "Health and metrics"
 run curl -s http://127.0.0.1:9102/readyz
 run "curl -s http://127.0.0.1:9102/metrics | grep -E '^portico_(snapshot_generation|routes|proxy_requests_total|snapshot_propagation_seconds_(count|sum)|controller_reconcile_total[{].*success)'"
+[[ -n $PEBBLE ]] && run "curl -s http://127.0.0.1:9102/metrics | grep -E '^portico_certificate_(ready_status[{].*True|expiration_timestamp_seconds|renewal_timestamp_seconds)'"
 
 say "Try it yourself"
 cat <<TXT
@@ -80,6 +161,7 @@ cat <<TXT
   edit or add files in $DIR (e.g. change blog's backend to 'api') and curl again
   $PORTICO explain --manifests $DIR --host shop.example --path /api
 TXT
+[[ -n $PEBBLE ]] && echo "  curl --cacert $PEBBLE/root.pem --resolve secure.example:8443:127.0.0.1 https://secure.example:8443/"
 if [[ -t 0 && -z ${CI:-} ]]; then
   echo "Serving until Ctrl-C..."
   wait "${PIDS[-1]}" || true
