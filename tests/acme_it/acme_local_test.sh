@@ -80,9 +80,10 @@ check "HTTP-01 tokens are gone once issued" "" "$(cert_field app-tls url)"
 # 2. A requested renewal replaces the certificate; HTTPS keep-alive traffic never fails.
 first_serial=$(served_serial app.test)
 rm -f "$WORK/load.stop"
-python3 "$HERE/../lib/keepalive_load.py" "$HTTPS_PORT" app.test "$WORK/load.stop" --tls "$ROOT" >"$WORK/load.out" &
+python3 "$HERE/../lib/keepalive_load.py" "$HTTPS_PORT" app.test "$WORK/load.stop" --tls "$ROOT" \
+  --ready-file "$WORK/load.ready" >"$WORK/load.out" &
 load=$!
-sleep 0.3
+for _ in $(seq 1 100); do [[ -e $WORK/load.ready ]] && break; sleep 0.1; done  # the load runs
 ingress app app.test app-tls "$(date +%s)"
 for _ in $(seq 1 200); do
   serial=$(served_serial app.test)

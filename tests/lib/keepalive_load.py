@@ -5,7 +5,9 @@
 Prints "OK BAD RECONNECTS DISTINCT_BODIES": a response other than 200 or any connection error
 counts as bad; bodies tell which backends answered.
 Usage: keepalive_load.py PORT HOST STOP_FILE [PATH] [--tls CA_FILE] [--max-seconds N]
-(HTTPS with SNI = HOST)
+                         [--ready-file FILE]
+(HTTPS with SNI = HOST; --ready-file is created after the first 200, so a test can wait for
+the load to be running before it changes anything)
 """
 import http.client
 import os
@@ -24,6 +26,11 @@ max_seconds = 120
 if "--max-seconds" in args:
     i = args.index("--max-seconds")
     max_seconds = float(args[i + 1])
+    del args[i:i + 2]
+ready_file = None
+if "--ready-file" in args:
+    i = args.index("--ready-file")
+    ready_file = args[i + 1]
     del args[i:i + 2]
 port, host, stop = int(args[0]), args[1], args[2]
 path = args[3] if len(args) > 3 else "/"
@@ -50,6 +57,8 @@ while time.time() < end and not os.path.exists(stop):
         body = response.read()
         if response.status == 200:
             ok += 1
+            if ok == 1 and ready_file:
+                open(ready_file, "w").close()
             bodies.add(body.strip())
         else:
             bad += 1

@@ -119,7 +119,8 @@ YAML
   secure_ingress | tee "$DIR/40-secure.yaml"
   start=$(date +%s%N)
   last=""
-  for _ in $(seq 1 300); do
+  deadline=$((SECONDS + 60))
+  while ((SECONDS < deadline)); do
     issuing=$(condition secure-tls Issuing)
     [[ -z $issuing ]] && { sleep 0.02; continue; }  # the Certificate is being created
     now="Certificate secure-tls: Issuing=$issuing Ready=$(condition secure-tls Ready)"
@@ -137,9 +138,9 @@ YAML
   say "A forced renewal (portico.io/renew) under an HTTPS keep-alive client"
   before=$(serial)
   python3 "$ROOT/tests/lib/keepalive_load.py" 8443 secure.example "$DIR/load.stop" --tls "$PEBBLE/root.pem" \
-    --max-seconds 30 >"$DIR/load.out" &
+    --max-seconds 30 --ready-file "$DIR/load.ready" >"$DIR/load.out" &
   load=$!
-  sleep 0.3
+  for _ in $(seq 1 100); do [[ -e $DIR/load.ready ]] && break; sleep 0.1; done
   secure_ingress "$(date +%s)" >"$DIR/40-secure.yaml"
   for _ in $(seq 1 300); do after=$(serial); [[ -n $after && $after != "$before" ]] && break; sleep 0.05; done
   sleep 0.3
