@@ -88,4 +88,8 @@ PEBBLE_API_PORT=$API_PORT
 PEBBLE_MGMT_PORT=$MGMT_PORT
 PEBBLE_DNS_PORT=$DNS_PORT
 ENV
-wait_ready "$API_PORT" "$MGMT_PORT" && log "(HTTP-01 → 127.0.0.1:$HTTP01_PORT)"
+if ! wait_ready "$API_PORT" "$MGMT_PORT"; then
+  kill "$PEBBLE_PID" "$CHALLTESTSRV_PID" 2>/dev/null  # nothing left running for a caller to stop
+  exit 1
+fi
+log "(HTTP-01 → 127.0.0.1:$HTTP01_PORT)"
