@@ -7,6 +7,7 @@
 #include "operator/base/log.h"
 #include "operator/base/metrics.h"
 #include "operator/base/pem.h"
+#include "operator/base/thread_annotations.h"
 #include "operator/base/time_format.h"
 
 namespace portico::acme {
@@ -74,7 +75,7 @@ Expected<HttpResponse> AcmeClient::exchange(const char* endpoint, const HttpRequ
 
 Expected<Directory> AcmeClient::directory() {
   {
-    std::lock_guard lock(state_mutex_);
+    MutexLock lock(state_mutex_);
     if (directory_) return *directory_;
   }
   // Fetched without the lock (two workers may both fetch it once; the answers are the same).
@@ -83,7 +84,7 @@ Expected<Directory> AcmeClient::directory() {
   if (response->status != 200) return toStatus(problemFrom(*response));
   auto parsed = parseDirectory(response->body);
   if (!parsed) return parsed.error();
-  std::lock_guard lock(state_mutex_);
+  MutexLock lock(state_mutex_);
   directory_ = *parsed;
   return *directory_;
 }
@@ -91,14 +92,14 @@ Expected<Directory> AcmeClient::directory() {
 void AcmeClient::keepNonce(const HttpResponse& response) {
   std::string nonce = response.header("Replay-Nonce");
   if (nonce.empty()) return;
-  std::lock_guard lock(nonce_mutex_);
+  MutexLock lock(nonce_mutex_);
   nonces_.push_back(std::move(nonce));
   while (nonces_.size() > 16) nonces_.pop_front();  // stale ones are useless anyway
 }
 
 Expected<std::string> AcmeClient::takeNonce() {
   {
-    std::lock_guard lock(nonce_mutex_);
+    MutexLock lock(nonce_mutex_);
     if (!nonces_.empty()) {
       std::string nonce = std::move(nonces_.front());
       nonces_.pop_front();
@@ -135,7 +136,7 @@ Expected<AcmeClient::Reply> AcmeClient::post(const char* endpoint, const std::st
     if (!response) return response.error();
     keepNonce(*response);
     {
-      std::lock_guard lock(state_mutex_);
+      MutexLock lock(state_mutex_);
       last_retry_after_ =
           parseRetryAfter(response->header("Retry-After"), std::chrono::system_clock::now());
     }

@@ -7,7 +7,6 @@
 #include <atomic>
 #include <chrono>
 #include <deque>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,6 +15,7 @@
 #include "acme/jwk.h"
 #include "acme/objects.h"
 #include "operator/base/http_transport.h"
+#include "operator/base/thread_annotations.h"
 
 namespace portico::acme {
 
@@ -59,11 +59,11 @@ public:
   Expected<Account> account(const NewAccountRequest& request);
   // Use an account URL remembered from before (no request).
   void setAccountUrl(std::string url) {
-    std::lock_guard lock(state_mutex_);
+    MutexLock lock(state_mutex_);
     account_url_ = std::move(url);
   }
   std::string accountUrl() const {
-    std::lock_guard lock(state_mutex_);
+    MutexLock lock(state_mutex_);
     return account_url_;
   }
 
@@ -81,7 +81,7 @@ public:
   Expected<std::string> thumbprint() const { return jwkThumbprint(key_.key.get()); }
   // The Retry-After of the last answer (any thread's: one CA, one account).
   std::optional<std::chrono::seconds> lastRetryAfter() const {
-    std::lock_guard lock(state_mutex_);
+    MutexLock lock(state_mutex_);
     return last_retry_after_;
   }
   long badNonceRetries() const { return bad_nonce_retries_.load(); }
@@ -110,12 +110,12 @@ private:
   AccountKey key_;
   AcmeClientOptions options_;
   // One client serves every Certificate worker at once: what answers change is guarded.
-  mutable std::mutex state_mutex_;
-  std::optional<Directory> directory_;                    // guarded by state_mutex_
-  std::string account_url_;                               // guarded by state_mutex_
-  std::optional<std::chrono::seconds> last_retry_after_;  // guarded by state_mutex_
-  std::mutex nonce_mutex_;
-  std::deque<std::string> nonces_;  // guarded by nonce_mutex_
+  mutable Mutex state_mutex_;
+  std::optional<Directory> directory_ GUARDED_BY(state_mutex_);
+  std::string account_url_ GUARDED_BY(state_mutex_);
+  std::optional<std::chrono::seconds> last_retry_after_ GUARDED_BY(state_mutex_);
+  Mutex nonce_mutex_;
+  std::deque<std::string> nonces_ GUARDED_BY(nonce_mutex_);
   std::atomic<long> bad_nonce_retries_{0};
   std::atomic<bool> account_lost_{false};
 };

@@ -2,10 +2,12 @@
 
 #include "controllers/certificate/certificate_metrics.h"
 #include "controllers/certificate/replica_check.h"
+#include "controllers/routes/class_settings.h"
 #include "operator/base/metrics.h"
 
 #include "operator/base/log.h"
 #include "operator/base/pem.h"
+#include "operator/base/thread_annotations.h"
 
 namespace portico::controllers {
 
@@ -110,7 +112,7 @@ void ControlPlane::wire() {
   config_status_ = std::make_unique<ingressclassconfig::ConfigStatusReconciler>(
       client_, configs_ ? configs_->store() : kNoConfigs, *publisher_, *events_, clock_);
   config_status_->whileUnpublished([this] {
-    std::lock_guard lock(unserved_mutex_);
+    MutexLock lock(unserved_mutex_);
     return unserved_config_;
   });
   config_status_controller_ = std::make_shared<runtime::Controller>("ingressclassconfig-status",
@@ -250,15 +252,22 @@ void ControlPlane::enqueueCertificatesUsingSecret(const ObjectKey& secret) {
       certificate_controller_->queue().add(cert->metadata.key());
 }
 
+bool ControlPlane::idle() const {
+  for (const auto* controller :
+       {&ingress_status_controller_, &config_status_controller_, &certificate_controller_})
+    if (*controller && !(*controller)->queue().idle()) return false;
+  return publisher_->idle() && secrets_->settled();
+}
+
 bool ControlPlane::ready() const {
   return manager_->cachesSynced() && publisher_->current() != nullptr;
 }
 
 routes::BuiltRoutes ControlPlane::build() {
   routes::BuiltRoutes out;
-  auto selection = ingress::selectIngresses(listOf(ingresses_), listOf(classes_), listOf(configs_),
-                                            options_.selection);
-  const auto& served = selection.served;
+  auto selected = selection::selectIngresses(listOf(ingresses_), listOf(classes_), listOf(configs_),
+                                             options_.selection);
+  const auto& served = selected.served;
   // The class settings in service: the config's when valid; the last valid ones while it is
   // not, or is gone (a typo must not move the listeners); built-in defaults only for a class
   // that names no config. A class whose config is invalid, missing or of another kind, with
@@ -279,7 +288,7 @@ routes::BuiltRoutes ControlPlane::build() {
                  {{"ingressClass", served.name}, {"reason", served.config_problem}});
       if (served.config) {  // its status says why, though nothing is published
         {
-          std::lock_guard lock(unserved_mutex_);
+          MutexLock lock(unserved_mutex_);
           unserved_config_ = served.config->metadata.name;
         }
         config_status_controller_->queue().add(served.config->metadata.key());
@@ -296,14 +305,14 @@ routes::BuiltRoutes ControlPlane::build() {
   last_config_problem_ = served.config_problem;
 
   routes::RouteInputs inputs;
-  ingress::applyClassSettings(spec, inputs);
-  secrets_->setWanted(ingress::referencedSecrets(selection, spec.default_certificate));
+  routes::applyClassSettings(spec, inputs);
+  secrets_->setWanted(selection::referencedSecrets(selected, spec.default_certificate));
   if (!secrets_->settled() && !publisher_->current()) {
     auto now = std::chrono::steady_clock::now();
     if (!unsettled_since_) unsettled_since_ = now;
     if (now - *unsettled_since_ < options_.secret_grace) return out;  // not ready: wait
   }
-  inputs.ingresses = selection.ingresses;
+  inputs.ingresses = selected.ingresses;
   inputs.services = services_->store().list();
   inputs.endpoint_slices = slices_->store().list();
   inputs.secrets = secrets_->secrets();
@@ -328,8 +337,8 @@ routes::BuiltRoutes ControlPlane::build() {
           inputs.acme_tokens[challenge.token] = challenge.key_authorization;
   inputs.now = clock_.now();
   out.compiled = routes::compileRoutes(inputs);
-  for (const auto& ingress : selection.ingresses) out.ingresses.insert(ingress->metadata.key());
-  out.served = selection.served;
+  for (const auto& ingress : selected.ingresses) out.ingresses.insert(ingress->metadata.key());
+  out.served = selected.served;
   out.ready = true;
   return out;
 }

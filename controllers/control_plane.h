@@ -7,21 +7,21 @@
 #pragma once
 
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 
 #include "controllers/certificate/reconciler.h"
 #include "controllers/common/event_recorder.h"
-#include "controllers/ingress/selection.h"
 #include "controllers/ingress/status_reconciler.h"
 #include "controllers/ingressclassconfig/status_reconciler.h"
 #include "controllers/routes/publisher.h"
 #include "controllers/routes/secret_tracker.h"
+#include "controllers/selection/selection.h"
 #include "crds/certificate.h"
 #include "crds/ingress.h"
 #include "crds/ingress_class_config.h"
 #include "crds/service.h"
+#include "operator/base/thread_annotations.h"
 #include "operator/runtime/controller.h"
 #include "operator/runtime/informer.h"
 #include "operator/runtime/manager.h"
@@ -33,7 +33,7 @@ class Collectable;
 namespace portico::controllers {
 
 struct ControlPlaneOptions {
-  ingress::SelectionOptions selection;
+  selection::SelectionOptions selection;
   std::string snapshot_path;
   routes::PublisherOptions publisher;
   std::optional<kube::LeaderElectionConfig> leader_election;  // none: always the leader
@@ -61,6 +61,10 @@ public:
   Status run(CancelSource& stop);
 
   bool ready() const;  // caches synced and a snapshot published
+  // Converged for now: no change waiting for the publisher, no key queued or being reconciled
+  // by a controller, no referenced Secret waiting to be fetched. (Delayed requeues, such as a
+  // renewal's, are future work and do not count.)
+  bool idle() const;
   bool isLeader() const { return manager_->isLeader(); }
   // Status patches written (Ingresses and the class's config): only the leader writes.
   long statusWrites() const {
@@ -108,8 +112,8 @@ private:
   std::string last_config_problem_;
   // The class's config while no valid spec has ever been served (nothing published): its
   // status still says why. Written by the publisher thread, read by the status controller.
-  mutable std::mutex unserved_mutex_;
-  std::string unserved_config_;
+  mutable Mutex unserved_mutex_;
+  std::string unserved_config_ GUARDED_BY(unserved_mutex_);
 };
 
 }  // namespace portico::controllers

@@ -38,8 +38,8 @@ struct ObjectMeta {
   std::vector<OwnerReference> owner_references;
 
   ObjectKey key() const { return {namespace_, name}; }
-  std::string annotation(const std::string& name, const std::string& fallback = "") const {
-    auto it = annotations.find(name);
+  std::string annotation(const std::string& key_name, const std::string& fallback = "") const {
+    auto it = annotations.find(key_name);
     return it == annotations.end() ? fallback : it->second;
   }
 };

@@ -3,6 +3,7 @@
 #include "controllers/certificate/secrets.h"
 #include "operator/base/base64.h"
 #include "operator/base/log.h"
+#include "operator/base/thread_annotations.h"
 
 namespace portico::controllers::certificate {
 
@@ -43,7 +44,7 @@ Expected<std::shared_ptr<acme::AcmeClient>> AcmeAccounts::clientFor(
   auto shared = [](const std::shared_ptr<Session>& session) {
     return std::shared_ptr<acme::AcmeClient>(session, session->client.get());
   };
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   Account& account = accounts_[config.metadata.name];
   if (account.session && account.fingerprint == fingerprint &&
       !account.session->client->accountLost())

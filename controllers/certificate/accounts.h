@@ -8,16 +8,14 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "acme/client.h"
 #include "crds/ingress_class_config.h"
+#include "operator/base/thread_annotations.h"
 #include "operator/kube/client.h"
 
 namespace portico::controllers::certificate {
-
-using TransportFactory = std::function<std::unique_ptr<HttpTransport>(const TlsSettings&)>;
 
 class AcmeAccounts {
 public:
@@ -41,8 +39,8 @@ private:
   kube::KubeClient& client_;
   TransportFactory transport_factory_;
   std::string account_namespace_;  // where default account-key Secrets live
-  std::mutex mutex_;
-  std::map<std::string, Account> accounts_;
+  Mutex mutex_;
+  std::map<std::string, Account> accounts_ GUARDED_BY(mutex_);
 };
 
 }  // namespace portico::controllers::certificate

@@ -13,6 +13,7 @@
 #include "crds/secret.h"
 #include "operator/base/log.h"
 #include "operator/base/pem.h"
+#include "operator/base/thread_annotations.h"
 #include "operator/base/time_format.h"
 
 namespace portico::controllers::certificate {
@@ -250,7 +251,7 @@ Expected<runtime::Result> CertificateReconciler::reconcile(const runtime::Reques
   if (!cert.status.order) {
     // An order created by a reconcile whose status write failed is resumed, not duplicated.
     {
-      std::lock_guard lock(tokens_mutex_);
+      MutexLock lock(tokens_mutex_);
       auto unsaved = unsaved_orders_.find(request.key);
       if (unsaved != unsaved_orders_.end() && unsaved->second.dns_names == cert.spec.dns_names) {
         cert.status.order = unsaved->second;
@@ -289,7 +290,7 @@ Expected<runtime::Result> CertificateReconciler::reconcile(const runtime::Reques
     progress.finalize = order->finalize;
     cert.status.order = progress;
     {
-      std::lock_guard lock(tokens_mutex_);
+      MutexLock lock(tokens_mutex_);
       unsaved_orders_[request.key] = progress;  // until the status write below succeeds
     }
     crds::setCondition(cert.status.conditions,
@@ -303,7 +304,7 @@ Expected<runtime::Result> CertificateReconciler::reconcile(const runtime::Reques
                    "Normal", trigger ? trigger->reason : "Issuing",
                    (trigger ? trigger->message + "; " : std::string()) + "ordered from the CA" +
                        (replaces.empty() ? "" : " (replaces " + replaces + ")"));
-    std::lock_guard lock(tokens_mutex_);
+    MutexLock lock(tokens_mutex_);
     unsaved_orders_.erase(request.key);
     return after(10ms);
   }
@@ -321,7 +322,7 @@ bool CertificateReconciler::tokensLive(const crds::Certificate& cert,
   const auto steady_now = clock_.steadyNow();
   Clock::MonoTime newest_seen{};
   {
-    std::lock_guard lock(tokens_mutex_);
+    MutexLock lock(tokens_mutex_);
     for (const auto& c : o.challenges) {
       const std::string* served =
           published ? published->built.compiled.table.acmeKeyAuthorization(c.token) : nullptr;
@@ -336,7 +337,7 @@ bool CertificateReconciler::tokensLive(const crds::Certificate& cert,
   const bool live = replicas.empty() ? waited >= options_.token_propagation
                                      : replicasServe(cert, replicas, waited, silent);
   if (live) {
-    std::lock_guard lock(tokens_mutex_);
+    MutexLock lock(tokens_mutex_);
     for (const auto& c : o.challenges) token_seen_.erase(c.token);
   }
   return live;

@@ -20,7 +20,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 
 #include "acme/client.h"
 #include "controllers/certificate/accounts.h"
@@ -30,6 +29,7 @@
 #include "crds/certificate.h"
 #include "crds/ingress_class_config.h"
 #include "operator/base/clock.h"
+#include "operator/base/thread_annotations.h"
 #include "operator/kube/client.h"
 #include "operator/runtime/reconciler.h"
 #include "operator/runtime/store.h"
@@ -105,9 +105,11 @@ private:
   EventRecorder& events_;
   CertificateOptions options_;
   const Clock& clock_;
-  std::mutex tokens_mutex_;
-  std::map<std::string, Clock::MonoTime> token_seen_;        // token → first seen in our snapshot
-  std::map<ObjectKey, crds::OrderProgress> unsaved_orders_;  // created, status not yet written
+  Mutex tokens_mutex_;
+  std::map<std::string, Clock::MonoTime> token_seen_
+      GUARDED_BY(tokens_mutex_);  // token → first seen in our snapshot
+  std::map<ObjectKey, crds::OrderProgress> unsaved_orders_
+      GUARDED_BY(tokens_mutex_);  // created, status not yet written
   AcmeAccounts accounts_;
   RenewalInfoCache renewal_info_;
 };

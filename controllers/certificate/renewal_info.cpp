@@ -4,6 +4,7 @@
 
 #include "controllers/certificate/policies.h"
 #include "operator/base/log.h"
+#include "operator/base/thread_annotations.h"
 #include "operator/base/time_format.h"
 
 namespace portico::controllers::certificate {
@@ -28,7 +29,7 @@ std::optional<RenewalInfoCache::Entry> RenewalInfoCache::fresh(const ObjectKey& 
 
 std::optional<RenewalInfoCache::Entry> RenewalInfoCache::known(const ObjectKey& certificate,
                                                                const std::string& cert_id) const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   auto it = entries_.find(certificate);
   if (it == entries_.end() || it->second.cert_id != cert_id) return std::nullopt;
   return it->second;
@@ -61,13 +62,13 @@ RenewalInfoCache::Entry RenewalInfoCache::refresh(const ObjectKey& certificate,
               {{"certificate", certificate.toString()}, {"error", window.error().message()}});
     entry.next_check = now + kRecheckAfterError;
   }
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   entries_[certificate] = entry;
   return entry;
 }
 
 void RenewalInfoCache::forget(const ObjectKey& certificate) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   entries_.erase(certificate);
 }
 

@@ -5,12 +5,12 @@
 
 #include <chrono>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 
 #include "acme/client.h"
 #include "operator/base/object_key.h"
+#include "operator/base/thread_annotations.h"
 
 namespace portico::controllers::certificate {
 
@@ -39,8 +39,8 @@ public:
   void forget(const ObjectKey& certificate);
 
 private:
-  mutable std::mutex mutex_;
-  std::map<ObjectKey, Entry> entries_;
+  mutable Mutex mutex_;
+  std::map<ObjectKey, Entry> entries_ GUARDED_BY(mutex_);
 };
 
 }  // namespace portico::controllers::certificate

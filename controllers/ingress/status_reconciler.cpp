@@ -4,6 +4,7 @@
 #include "controllers/ingress/certificates.h"
 #include "controllers/ingress/status.h"
 #include "operator/base/log.h"
+#include "operator/base/thread_annotations.h"
 
 namespace portico::controllers::ingress {
 
@@ -22,7 +23,7 @@ IngressStatusReconciler::IngressStatusReconciler(kube::KubeClient& client,
 Expected<runtime::Result> IngressStatusReconciler::reconcile(const runtime::Request& request) {
   auto ingress = ingresses_.get(request.key);
   if (!ingress) {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     reported_.erase(request.key);
     return runtime::Result{};
   }
@@ -108,7 +109,7 @@ void IngressStatusReconciler::reportProblems(const crds::Ingress& ingress,
   std::set<std::string> current;
   std::vector<const routes::RouteProblem*> fresh;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     const auto& before = reported_[key];
     for (const auto& problem : all) {
       if (problem.ingress != key) continue;

@@ -6,13 +6,13 @@
 #pragma once
 
 #include <map>
-#include <mutex>
 #include <set>
 
 #include "controllers/common/event_recorder.h"
 #include "controllers/routes/publisher.h"
 #include "crds/ingress.h"
 #include "crds/service.h"
+#include "operator/base/thread_annotations.h"
 #include "operator/kube/client.h"
 #include "operator/runtime/reconciler.h"
 #include "operator/runtime/store.h"
@@ -40,8 +40,9 @@ private:
   const routes::RoutePublisher& publisher_;
   EventRecorder& events_;
   bool certificates_served_;
-  std::mutex mutex_;
-  std::map<ObjectKey, std::set<std::string>> reported_;  // problems already told, per Ingress
+  Mutex mutex_;
+  std::map<ObjectKey, std::set<std::string>> reported_
+      GUARDED_BY(mutex_);  // problems already told, per Ingress
   std::atomic<long> status_writes_{0};
 };
 

@@ -4,6 +4,7 @@
 
 #include "operator/base/log.h"
 #include "operator/base/metrics.h"
+#include "operator/base/thread_annotations.h"
 
 namespace portico::controllers::routes {
 
@@ -12,7 +13,7 @@ RoutePublisher::RoutePublisher(Build build, std::unique_ptr<proxy::SnapshotWrite
     : build_(std::move(build)), writer_(std::move(writer)), options_(options) {}
 
 void RoutePublisher::trigger() {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   auto now = std::chrono::steady_clock::now();
   if (!dirty_) first_trigger_ = now;
   last_trigger_ = now;
@@ -21,32 +22,40 @@ void RoutePublisher::trigger() {
 }
 
 std::shared_ptr<const PublishedRoutes> RoutePublisher::current() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return current_;
+}
+
+bool RoutePublisher::idle() const {
+  MutexLock lock(mutex_);
+  return !dirty_ && !publishing_;
 }
 
 void RoutePublisher::run(CancelSource& cancel) {
   CancelRegistration wake(cancel, [this] {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     cv_.notify_all();
   });
   while (!cancel.cancelled()) {
     std::chrono::steady_clock::time_point changed_at;
     {
-      std::unique_lock lock(mutex_);
-      cv_.wait(lock, [&] { return dirty_ || cancel.cancelled(); });
+      MutexLock lock(mutex_);
+      while (!dirty_ && !cancel.cancelled()) lock.wait(cv_);
       if (cancel.cancelled()) return;
       // Debounce: quiet for `debounce`, or `max_delay` since the first trigger.
       while (!cancel.cancelled()) {
         auto deadline =
             std::min(last_trigger_ + options_.debounce, first_trigger_ + options_.max_delay);
         if (std::chrono::steady_clock::now() >= deadline) break;
-        cv_.wait_until(lock, deadline);
+        lock.waitUntil(cv_, deadline);
       }
       dirty_ = false;
+      publishing_ = true;
       changed_at = first_trigger_;
     }
-    publishOnce(changed_at);
+    publishOnce(changed_at);  // may enqueue status work before publishing_ drops: see idle()
+    MutexLock lock(mutex_);
+    publishing_ = false;
   }
 }
 
@@ -103,7 +112,7 @@ void RoutePublisher::publishToConfiguredPath(const BuiltRoutes& built, bool tabl
 
 std::optional<std::chrono::steady_clock::time_point> RoutePublisher::changeTimeOf(
     uint64_t generation) const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   for (const auto& [published, changed_at] : change_times_)
     if (published == generation) return changed_at;
   return std::nullopt;
@@ -129,7 +138,7 @@ void RoutePublisher::publishOnce(std::chrono::steady_clock::time_point changed_a
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
         writer_->payloadBytes(), generation);
     {
-      std::lock_guard lock(mutex_);
+      MutexLock lock(mutex_);
       change_times_.emplace_back(generation, *unpublished_since_);
       while (change_times_.size() > 64) change_times_.pop_front();
     }
@@ -146,7 +155,7 @@ void RoutePublisher::publishOnce(std::chrono::steady_clock::time_point changed_a
   next->built = std::move(built);
   next->published_at = std::chrono::steady_clock::now();
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     current_ = next;
   }
   if (on_published_) on_published_(*next);

@@ -9,13 +9,13 @@
 #include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
 
-#include "controllers/ingress/selection.h"
 #include "controllers/routes/compile.h"
+#include "controllers/selection/selection.h"
+#include "operator/base/thread_annotations.h"
 #include "operator/proxy/snapshot_writer.h"
 #include "operator/runtime/runnable.h"
 
@@ -25,7 +25,7 @@ namespace portico::controllers::routes {
 struct BuiltRoutes {
   bool ready = false;  // false: inputs not complete yet (e.g. Secrets being fetched): wait
   CompiledRoutes compiled;
-  ingress::ServedClass served;
+  selection::ServedClass served;
   std::set<ObjectKey> ingresses;  // served Ingresses
   // The class settings in effect (the last valid ones when the current spec is invalid) and
   // the config generation they came from.
@@ -70,6 +70,8 @@ public:
   // The newest publication (null before the first).
   std::shared_ptr<const PublishedRoutes> current() const;
   uint64_t compileCount() const { return compiles_.load(); }
+  // No change waiting to be compiled and no publication under way.
+  bool idle() const;
   // When the earliest change that `generation` carries was observed (for the propagation
   // histogram); nullopt for generations not published here or long gone.
   std::optional<std::chrono::steady_clock::time_point> changeTimeOf(uint64_t generation) const;
@@ -85,15 +87,20 @@ private:
   PublisherOptions options_;
   OnPublished on_published_;
 
-  mutable std::mutex mutex_;
+  mutable Mutex mutex_;
   std::condition_variable cv_;
-  bool dirty_ = false;
-  std::chrono::steady_clock::time_point first_trigger_, last_trigger_;
-  std::shared_ptr<const PublishedRoutes> current_;
+  bool dirty_ GUARDED_BY(mutex_) = false;
+  bool publishing_ GUARDED_BY(mutex_) = false;
+  std::chrono::steady_clock::time_point first_trigger_ GUARDED_BY(mutex_);
+  std::chrono::steady_clock::time_point last_trigger_ GUARDED_BY(mutex_);
+  std::shared_ptr<const PublishedRoutes> current_ GUARDED_BY(mutex_);
   std::atomic<uint64_t> compiles_{0};
-  // The earliest change not yet in a published snapshot (a build may wait for inputs).
+  std::deque<std::pair<uint64_t, std::chrono::steady_clock::time_point>> change_times_
+      GUARDED_BY(mutex_);
+  // Touched only by the run() thread (publishOnce):
+  // the earliest change not yet in a published snapshot (a build may wait for inputs),
   std::optional<std::chrono::steady_clock::time_point> unpublished_since_;
-  std::deque<std::pair<uint64_t, std::chrono::steady_clock::time_point>> change_times_;
+  // and the second snapshot file the class's spec.snapshotPath names.
   std::string extra_path_;
   std::unique_ptr<proxy::SnapshotWriter> extra_writer_;
 };

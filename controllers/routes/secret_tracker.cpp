@@ -4,6 +4,7 @@
 
 #include "operator/base/backoff.h"
 #include "operator/base/log.h"
+#include "operator/base/thread_annotations.h"
 
 namespace portico::controllers::routes {
 
@@ -40,7 +41,7 @@ SecretTracker::SecretTracker(kube::KubeClient& client, OnChange on_change,
       watch_namespace_(std::move(watch_namespace)) {}
 
 void SecretTracker::setWanted(const std::set<ObjectKey>& wanted) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   if (wanted == wanted_) return;
   for (const auto& key : wanted)
     if (!wanted_.count(key)) pending_.insert(key);
@@ -59,7 +60,7 @@ void SecretTracker::setWanted(const std::set<ObjectKey>& wanted) {
 }
 
 std::vector<std::shared_ptr<const crds::Secret>> SecretTracker::secrets() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   std::vector<std::shared_ptr<const crds::Secret>> out;
   out.reserve(cache_.size());
   for (const auto& [key, secret] : cache_) out.push_back(secret);
@@ -67,18 +68,18 @@ std::vector<std::shared_ptr<const crds::Secret>> SecretTracker::secrets() const 
 }
 
 size_t SecretTracker::cachedCount() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return cache_.size();
 }
 
 bool SecretTracker::settled() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return pending_.empty();
 }
 
 // Returns whether the cache changed. A null secret means "absent".
 bool SecretTracker::store(const ObjectKey& key, std::shared_ptr<const crds::Secret> secret) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   if (!wanted_.count(key)) return false;
   if (!secret) {
     resource_versions_.erase(key);
@@ -97,8 +98,8 @@ void SecretTracker::fetchPending(CancelSource& cancel) {
   while (!cancel.cancelled()) {
     ObjectKey key;
     {
-      std::unique_lock lock(mutex_);
-      cv_.wait_for(lock, std::chrono::milliseconds(200), [&] { return !pending_.empty(); });
+      MutexLock lock(mutex_);
+      if (pending_.empty()) lock.waitFor(cv_, std::chrono::milliseconds(200));
       if (pending_.empty()) continue;
       key = *pending_.begin();
     }
@@ -117,7 +118,7 @@ void SecretTracker::fetchPending(CancelSource& cancel) {
     failures = 0;
     bool now_settled;
     {
-      std::lock_guard lock(mutex_);
+      MutexLock lock(mutex_);
       pending_.erase(key);
       now_settled = pending_.empty();
     }
@@ -146,7 +147,7 @@ void SecretTracker::watchLoop(CancelSource& cancel) {
     }
     std::string rv = page->resource_version;
     if (!first) {  // events may have been missed: fetch every wanted Secret again
-      std::lock_guard lock(mutex_);
+      MutexLock lock(mutex_);
       pending_ = wanted_;
       cv_.notify_all();
     }
@@ -168,7 +169,7 @@ void SecretTracker::watchLoop(CancelSource& cancel) {
               return true;
             ObjectKey key{meta.value("namespace", ""), meta.value("name", "")};
             {
-              std::lock_guard lock(mutex_);
+              MutexLock lock(mutex_);
               if (!wanted_.count(key)) return true;  // not ours: dropped, never cached
             }
             bool changed = event.type == kube::WatchEventType::Deleted

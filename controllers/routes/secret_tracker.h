@@ -10,11 +10,11 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <vector>
 
 #include "crds/secret.h"
+#include "operator/base/thread_annotations.h"
 #include "operator/kube/client.h"
 #include "operator/runtime/runnable.h"
 
@@ -48,12 +48,12 @@ private:
   kube::KubeClient& client_;
   OnChange on_change_;
   const std::string watch_namespace_;
-  mutable std::mutex mutex_;
+  mutable Mutex mutex_;
   std::condition_variable cv_;
-  std::set<ObjectKey> wanted_;
-  std::set<ObjectKey> pending_;  // wanted, not fetched yet
-  std::map<ObjectKey, std::shared_ptr<const crds::Secret>> cache_;
-  std::map<ObjectKey, std::string> resource_versions_;
+  std::set<ObjectKey> wanted_ GUARDED_BY(mutex_);
+  std::set<ObjectKey> pending_ GUARDED_BY(mutex_);  // wanted, not fetched yet
+  std::map<ObjectKey, std::shared_ptr<const crds::Secret>> cache_ GUARDED_BY(mutex_);
+  std::map<ObjectKey, std::string> resource_versions_ GUARDED_BY(mutex_);
 };
 
 }  // namespace portico::controllers::routes

@@ -5,7 +5,7 @@
 namespace portico {
 
 void CancelSource::cancel() {
-  std::unique_lock lock(mutex_);
+  MutexLock lock(mutex_);
   if (cancelled_) return;
   cancelled_ = true;
   cv_.notify_all();
@@ -29,13 +29,13 @@ void CancelSource::cancel() {
 }
 
 bool CancelSource::cancelled() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return cancelled_;
 }
 
 CancelSource::CallbackId CancelSource::onCancel(std::function<void()> callback) {
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     if (!cancelled_) {
       CallbackId id = next_id_++;
       callbacks_.emplace(id, std::move(callback));
@@ -47,18 +47,19 @@ CancelSource::CallbackId CancelSource::onCancel(std::function<void()> callback) 
 }
 
 void CancelSource::unregister(CallbackId id) {
-  std::unique_lock lock(mutex_);
+  MutexLock lock(mutex_);
   callbacks_.erase(id);
   // Like std::stop_callback: wait for a callback that is running on another thread (a callback
   // that unregisters itself must not wait for itself).
-  cv_.wait(lock, [&] {
-    return id == 0 || running_ != id || running_thread_ == std::this_thread::get_id();
-  });
+  while (id != 0 && running_ == id && running_thread_ != std::this_thread::get_id()) lock.wait(cv_);
 }
 
 bool CancelSource::sleepFor(std::chrono::steady_clock::duration duration) const {
-  std::unique_lock lock(mutex_);
-  return !cv_.wait_for(lock, duration, [this] { return cancelled_; });
+  MutexLock lock(mutex_);
+  const auto deadline = std::chrono::steady_clock::now() + duration;
+  while (!cancelled_)
+    if (lock.waitUntil(cv_, deadline) == std::cv_status::timeout) break;
+  return !cancelled_;
 }
 
 }  // namespace portico

@@ -7,8 +7,9 @@
 #include <condition_variable>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <thread>
+
+#include "operator/base/thread_annotations.h"
 
 namespace portico {
 
@@ -28,13 +29,13 @@ public:
   bool sleepFor(std::chrono::steady_clock::duration duration) const;
 
 private:
-  mutable std::mutex mutex_;
+  mutable Mutex mutex_;
   mutable std::condition_variable cv_;
-  bool cancelled_ = false;
-  CallbackId next_id_ = 1;
-  std::map<CallbackId, std::function<void()>> callbacks_;
-  CallbackId running_ = 0;  // the callback cancel() is running now
-  std::thread::id running_thread_;
+  bool cancelled_ GUARDED_BY(mutex_) = false;
+  CallbackId next_id_ GUARDED_BY(mutex_) = 1;
+  std::map<CallbackId, std::function<void()>> callbacks_ GUARDED_BY(mutex_);
+  CallbackId running_ GUARDED_BY(mutex_) = 0;  // the callback cancel() is running now
+  std::thread::id running_thread_ GUARDED_BY(mutex_);
 };
 
 // Unregisters a callback when the scope ends (the callback may reference stack objects).

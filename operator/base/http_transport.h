@@ -64,4 +64,8 @@ struct TlsSettings {
   bool insecure_skip_verify = false;
 };
 
+// Makes a transport for TLS settings: how the Kubernetes client and the ACME client get theirs
+// without depending on the HTTP library (operator/http provides the real one).
+using TransportFactory = std::function<std::unique_ptr<HttpTransport>(const TlsSettings&)>;
+
 }  // namespace portico

@@ -4,13 +4,14 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
-#include <mutex>
+
+#include "operator/base/thread_annotations.h"
 
 namespace portico::log {
 namespace {
 
 std::atomic<Level> g_level{Level::Info};
-std::mutex g_write_mutex;
+Mutex g_write_mutex;
 std::atomic<Sink> g_sink{nullptr};
 thread_local std::vector<std::pair<std::string, std::string>> t_context;
 
@@ -109,7 +110,7 @@ void write(Level level, std::string_view msg, std::initializer_list<Field> field
     sink(line);
     return;
   }
-  std::lock_guard lock(g_write_mutex);
+  MutexLock lock(g_write_mutex);
   std::fwrite(line.data(), 1, line.size(), stderr);
 }
 

@@ -9,8 +9,9 @@
 
 #include <atomic>
 #include <chrono>
-#include <mutex>
 #include <vector>
+
+#include "operator/base/thread_annotations.h"
 
 namespace portico::metrics {
 
@@ -158,7 +159,7 @@ struct Families {
 
   std::shared_ptr<SnapshotAge> snapshot_age = std::make_shared<SnapshotAge>();
 
-  std::mutex collectables_mutex;
+  Mutex collectables_mutex;
   std::vector<std::weak_ptr<prometheus::Collectable>> collectables{snapshot_age};
 };
 
@@ -175,7 +176,7 @@ std::shared_ptr<prometheus::Registry> registry() {
 
 void addCollectable(const std::shared_ptr<prometheus::Collectable>& collectable) {
   Families& f = families();
-  std::lock_guard lock(f.collectables_mutex);
+  MutexLock lock(f.collectables_mutex);
   f.collectables.push_back(collectable);
 }
 
@@ -183,7 +184,7 @@ std::string exposition() {
   Families& f = families();
   std::vector<prometheus::MetricFamily> all = f.registry->Collect();
   {
-    std::lock_guard lock(f.collectables_mutex);
+    MutexLock lock(f.collectables_mutex);
     std::erase_if(f.collectables, [](const auto& weak) { return weak.expired(); });
     for (const auto& weak : f.collectables) {
       if (auto collectable = weak.lock()) {

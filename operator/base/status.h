@@ -29,7 +29,9 @@ enum class ErrorCode {
 
 const char* errorCodeName(ErrorCode code);
 
-class Status {
+// [[nodiscard]]: an error that nobody reads is a bug; drop one on purpose with
+// `static_cast<void>(call())` and a comment that says why.
+class [[nodiscard]] Status {
 public:
   Status() = default;
   Status(ErrorCode code, std::string message) : code_(code), message_(std::move(message)) {}
@@ -73,7 +75,7 @@ private:
 };
 
 template <typename T>
-class Expected {
+class [[nodiscard]] Expected {
 public:
   Expected(T value) : data_(std::in_place_index<0>, std::move(value)) {}
   Expected(Status error) : data_(std::in_place_index<1>, std::move(error)) {

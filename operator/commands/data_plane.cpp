@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "operator/base/log.h"
+#include "operator/base/thread_annotations.h"
 #include "operator/proxy/snapshot_reader.h"
 #include "operator/proxy/tls_store.h"
 #include "operator/proxy/worker.h"
@@ -68,7 +69,7 @@ Status DataPlane::run(CancelSource& stop,
   proxy::ProxyServer server(options_.settings, tables, options_.explicit_settings);
   if (Status st = server.start(http, https, workers); !st) return st;
   {
-    std::lock_guard lock(server_mutex_);
+    MutexLock lock(server_mutex_);
     server_ = &server;
   }
   serving_ = true;
@@ -91,7 +92,7 @@ Status DataPlane::run(CancelSource& stop,
   serving_ = false;  // /readyz fails from now on
   drain(server, hurry);
   {
-    std::lock_guard lock(server_mutex_);
+    MutexLock lock(server_mutex_);
     server_ = nullptr;
   }
   server.stop();
@@ -116,7 +117,7 @@ void DataPlane::drain(proxy::ProxyServer& server, const CancelSource* hurry) {
 }
 
 void DataPlane::visitStats(const std::function<void(const proxy::ProxyStats&)>& visit) {
-  std::lock_guard lock(server_mutex_);
+  MutexLock lock(server_mutex_);
   if (!server_) return;
   server_->pruneStats();  // a deleted Ingress's series leave /metrics at the next scrape
   for (const proxy::ProxyStats* stats : server_->stats()) visit(*stats);

@@ -9,11 +9,11 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
-#include <mutex>
 #include <string>
 
 #include "operator/base/cancel.h"
 #include "operator/base/status.h"
+#include "operator/base/thread_annotations.h"
 #include "operator/proxy/proxy_settings.h"
 
 namespace portico::proxy {
@@ -68,8 +68,8 @@ private:
 
   DataPlaneOptions options_;
   std::function<void(uint64_t)> on_adopted_;
-  mutable std::mutex server_mutex_;  // guards server_ against a scrape during start and stop
-  proxy::ProxyServer* server_ = nullptr;
+  mutable Mutex server_mutex_;  // guards server_ against a scrape during start and stop
+  proxy::ProxyServer* server_ GUARDED_BY(server_mutex_) = nullptr;
   std::atomic<bool> serving_{false};
   std::atomic<uint64_t> generation_{0};
   std::atomic<uint64_t> rejected_snapshots_{0};

@@ -7,7 +7,9 @@
 #include <set>
 
 #include "operator/base/log.h"
+#include "operator/base/thread_annotations.h"
 #include "operator/commands/termination_watch.h"
+#include "operator/http/cpprest_transport.h"
 #include "operator/kube/client.h"
 #include "operator/kube/leader_election.h"
 #include "operator/runtime/informer.h"
@@ -22,7 +24,7 @@ std::unique_ptr<kube::KubeClient> connectOrExplain(const ConnectionFlags& flags)
     std::cerr << "portico: " << config.error().message() << "\n";
     return nullptr;
   }
-  return kube::connect(*config);
+  return kube::connect(*config, http::makeCpprestTransport);
 }
 
 // "v1/configmaps" or "group/version/resource".
@@ -41,8 +43,8 @@ bool parseResource(const std::string& text, bool cluster_scoped, kube::Resource&
 }
 
 void printLine(const std::string& line) {
-  static std::mutex mutex;
-  std::lock_guard lock(mutex);
+  static Mutex mutex;
+  MutexLock lock(mutex);
   std::cout << line << std::endl;
 }
 

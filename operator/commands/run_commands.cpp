@@ -93,8 +93,8 @@ int runPlanes(kube::KubeClient& client, controllers::ControlPlaneOptions options
   // Set once the embedded proxy exists; read by the health thread.
   std::atomic<const DataPlane*> serving_plane{nullptr};
   auto is_ready = [&] {
-    const DataPlane* plane = serving_plane.load();
-    return control.ready() && (!run.embedded_proxy || (plane && plane->serving()));
+    const DataPlane* data_plane = serving_plane.load();
+    return control.ready() && (!run.embedded_proxy || (data_plane && data_plane->serving()));
   };
   HealthServer health(is_ready, [&] {
     if (auto published = control.publisher().current()) {
@@ -183,7 +183,7 @@ int runOperator(const OperatorFlags& flags) {
     std::cerr << "portico: " << config.error().message() << "\n";
     return 1;
   }
-  auto client = kube::connect(*config);
+  auto client = kube::connect(*config, http::makeCpprestTransport);
 
   controllers::ControlPlaneOptions options;
   options.identity = flags.identity.empty() ? defaultIdentity() : flags.identity;

@@ -6,8 +6,8 @@
 #include <iostream>
 #include <map>
 
-#include "controllers/routes/offline_inputs.h"
 #include "operator/base/pem.h"
+#include "operator/commands/offline_inputs.h"
 #include "operator/proxy/snapshot_reader.h"
 #include "operator/proxy/snapshot_writer.h"
 
@@ -34,13 +34,13 @@ Status appendStateSecrets(const std::string& state_dir, std::vector<local::Manif
 }
 
 Expected<routes::CompiledRoutes> compileDir(
-    const std::string& dir, routes::OfflineInputs* inputs_out = nullptr,
+    const std::string& dir, OfflineInputs* inputs_out = nullptr,
     const std::map<std::string, std::string>& acme_tokens = {}, const std::string& state_dir = "") {
   auto objects = local::loadManifestDir(dir);
   if (!objects) return objects.error();
   if (!state_dir.empty())
     if (Status st = appendStateSecrets(state_dir, *objects); !st) return st;
-  auto inputs = routes::inputsFromManifests(*objects, std::chrono::system_clock::now());
+  auto inputs = inputsFromManifests(*objects, std::chrono::system_clock::now());
   if (!inputs) return inputs.error();
   inputs->inputs.acme_tokens = acme_tokens;
   auto compiled = routes::compileRoutes(inputs->inputs);
@@ -124,7 +124,7 @@ int runSnapshotCompile(const std::string& manifests_dir, const std::string& out_
     }
     tokens[pair.substr(0, eq)] = pair.substr(eq + 1);
   }
-  routes::OfflineInputs inputs;
+  OfflineInputs inputs;
   auto compiled = compileDir(manifests_dir, &inputs, tokens);
   if (!compiled) {
     std::cerr << "portico: " << compiled.error().message() << "\n";
@@ -167,7 +167,7 @@ int runSnapshotDump(const std::string& snapshot_path) {
 
 int runExplain(const std::string& manifests_dir, const std::string& state_dir,
                const std::string& host, const std::string& path) {
-  routes::OfflineInputs inputs;
+  OfflineInputs inputs;
   auto compiled = compileDir(manifests_dir, &inputs, {}, state_dir);
   if (!compiled) {
     std::cerr << "portico: " << compiled.error().message() << "\n";

@@ -3,10 +3,10 @@
 #include <cpprest/http_client.h>
 
 #include <map>
-#include <mutex>
 #include <optional>
 
 #include "operator/base/log.h"
+#include "operator/base/thread_annotations.h"
 
 namespace portico::http {
 namespace {
@@ -70,8 +70,8 @@ public:
     // blocked on a quiet stream wakes up whatever state the connection is in.
     pplx::cancellation_token_source token_source;
     struct BodyHandle {
-      std::mutex mutex;
-      std::optional<concurrency::streams::streambuf<uint8_t>> buffer;
+      Mutex mutex;
+      std::optional<concurrency::streams::streambuf<uint8_t>> buffer GUARDED_BY(mutex);
     };
     auto body = std::make_shared<BodyHandle>();
     CancelRegistration registration(cancel, [&token_source, body] {
@@ -79,7 +79,7 @@ public:
         token_source.cancel();
       } catch (...) {  // the socket may already be gone
       }
-      std::lock_guard lock(body->mutex);
+      MutexLock lock(body->mutex);
       try {
         if (body->buffer) body->buffer->close(std::ios_base::in).wait();
       } catch (...) {
@@ -94,7 +94,7 @@ public:
       HttpResponse head = fromCpprest(response, /*read_body=*/false);
       auto buffer = response.body().streambuf();
       {
-        std::lock_guard lock(body->mutex);
+        MutexLock lock(body->mutex);
         body->buffer = buffer;
       }
       if (cancel.cancelled()) return Status(ErrorCode::Cancelled, "cancelled");
@@ -152,7 +152,7 @@ private:
 
   std::shared_ptr<whc::http_client> pooledClient(const std::string& origin,
                                                  std::chrono::milliseconds timeout) {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     auto key = origin + "#" + std::to_string(timeout.count());
     auto it = clients_.find(key);
     if (it == clients_.end()) {
@@ -194,8 +194,8 @@ private:
   }
 
   TlsSettings tls_;
-  std::mutex mutex_;
-  std::map<std::string, std::shared_ptr<whc::http_client>> clients_;
+  Mutex mutex_;
+  std::map<std::string, std::shared_ptr<whc::http_client>> clients_ GUARDED_BY(mutex_);
 };
 
 }  // namespace

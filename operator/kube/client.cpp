@@ -5,7 +5,6 @@
 #include "operator/base/backoff.h"
 #include "operator/base/log.h"
 #include "operator/base/metrics.h"
-#include "operator/http/cpprest_transport.h"
 #include "operator/kube/api_error.h"
 #include "operator/kube/rate_limiter.h"
 
@@ -193,7 +192,7 @@ public:
     const char* content_type = "application/merge-patch+json";
     switch (type) {
       case PatchType::Merge: content_type = "application/merge-patch+json"; break;
-      case PatchType::Json: content_type = "application/json-patch+json"; break;
+      case PatchType::JsonPatch: content_type = "application/json-patch+json"; break;
       case PatchType::StrategicMerge:
         content_type = "application/strategic-merge-patch+json";
         break;
@@ -327,8 +326,9 @@ std::unique_ptr<KubeClient> makeKubeClient(ClusterConfig config,
                                           std::move(options), clock);
 }
 
-std::unique_ptr<KubeClient> connect(const ClusterConfig& config, ClientOptions options) {
-  std::shared_ptr<HttpTransport> transport = http::makeCpprestTransport(config.tls);
+std::unique_ptr<KubeClient> connect(const ClusterConfig& config,
+                                    const TransportFactory& make_transport, ClientOptions options) {
+  std::shared_ptr<HttpTransport> transport = make_transport(config.tls);
   return makeKubeClient(config, std::move(transport), std::move(options));
 }
 

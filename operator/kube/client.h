@@ -49,7 +49,7 @@ struct WatchOptions {
 // Return false to end the watch.
 using WatchHandler = std::function<bool(WatchEvent&& event)>;
 
-enum class PatchType { Merge, Json, StrategicMerge, Apply };
+enum class PatchType { Merge, JsonPatch, StrategicMerge, Apply };  // JsonPatch: RFC 6902
 
 struct PatchOptions {
   std::string field_manager;
@@ -116,7 +116,10 @@ std::unique_ptr<KubeClient> makeKubeClient(ClusterConfig config,
                                            ClientOptions options = {},
                                            const Clock& clock = SystemClock::instance());
 
-// Builds the transport from the config's TLS settings and returns a ready client.
-std::unique_ptr<KubeClient> connect(const ClusterConfig& config, ClientOptions options = {});
+// Builds the transport for the config's TLS settings with `make_transport` (in the program:
+// http::makeCpprestTransport) and returns a ready client.
+std::unique_ptr<KubeClient> connect(const ClusterConfig& config,
+                                    const TransportFactory& make_transport,
+                                    ClientOptions options = {});
 
 }  // namespace portico::kube

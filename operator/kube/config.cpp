@@ -8,24 +8,27 @@
 #include <sstream>
 
 #include "operator/base/base64.h"
+#include "operator/base/thread_annotations.h"
 
 namespace portico::kube {
 
 std::shared_ptr<TokenSource> TokenSource::fixed(std::string token) {
   auto source = std::make_shared<TokenSource>();
+  MutexLock lock(source->mutex_);
   source->token_ = std::move(token);
   return source;
 }
 
 std::shared_ptr<TokenSource> TokenSource::fromFile(std::string path, std::chrono::seconds recheck) {
   auto source = std::make_shared<TokenSource>();
+  MutexLock lock(source->mutex_);
   source->path_ = std::move(path);
   source->recheck_ = recheck;
   return source;
 }
 
 std::string TokenSource::token() {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   if (!path_.empty()) {
     auto now = std::chrono::steady_clock::now();
     if (now >= next_check_) {

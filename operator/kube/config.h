@@ -6,11 +6,11 @@
 #include <chrono>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "operator/base/http_transport.h"
 #include "operator/base/status.h"
+#include "operator/base/thread_annotations.h"
 
 namespace portico::kube {
 
@@ -26,11 +26,11 @@ public:
   std::string token();
 
 private:
-  std::mutex mutex_;
-  std::string token_;
-  std::string path_;
-  std::chrono::seconds recheck_{60};
-  std::chrono::steady_clock::time_point next_check_{};
+  Mutex mutex_;
+  std::string token_ GUARDED_BY(mutex_);
+  std::string path_ GUARDED_BY(mutex_);
+  std::chrono::seconds recheck_ GUARDED_BY(mutex_){60};
+  std::chrono::steady_clock::time_point next_check_ GUARDED_BY(mutex_){};
 };
 
 struct ClusterConfig {

@@ -13,7 +13,7 @@ TokenBucket::TokenBucket(double qps, int burst, const Clock& clock)
 
 std::chrono::nanoseconds TokenBucket::reserve() {
   if (qps_ <= 0) return std::chrono::nanoseconds(0);  // unlimited
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   auto now = clock_.steadyNow();
   double elapsed = std::chrono::duration<double>(now - last_).count();
   last_ = now;

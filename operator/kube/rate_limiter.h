@@ -3,9 +3,9 @@
 #pragma once
 
 #include <chrono>
-#include <mutex>
 
 #include "operator/base/clock.h"
+#include "operator/base/thread_annotations.h"
 
 namespace portico::kube {
 
@@ -21,9 +21,9 @@ private:
   double qps_;
   double burst_;
   const Clock& clock_;
-  std::mutex mutex_;
-  double tokens_;
-  Clock::MonoTime last_;
+  Mutex mutex_;
+  double tokens_ GUARDED_BY(mutex_);
+  Clock::MonoTime last_ GUARDED_BY(mutex_);
 };
 
 }  // namespace portico::kube

@@ -1,6 +1,7 @@
 #include "operator/local/local_client.h"
 
 #include "operator/base/log.h"
+#include "operator/base/thread_annotations.h"
 #include "operator/local/kinds.h"
 
 namespace portico::local {
@@ -37,7 +38,7 @@ Expected<kube::Json> LocalKubeClient::persist(const kube::Resource& resource,
   ObjectKey key = keyIn(resource, object);
   bool whole;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     if (created) created_.insert(idOf(resource, key));
     whole = created_.count(idOf(resource, key)) > 0;
   }
@@ -55,7 +56,7 @@ Expected<kube::Json> LocalKubeClient::persist(const kube::Resource& resource,
   if (!stored.contains("apiVersion")) stored["apiVersion"] = resource.apiVersion();
   if (Status st = state_.write(resource, stored); !st) {
     log::warn("state not saved", {{"error", st.toString()}});  // memory stays authoritative
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     unsaved_.insert({resource, key});
   }
   // The manifests may have dropped the object meanwhile (forget() ran before this write): its
@@ -96,7 +97,7 @@ Status LocalKubeClient::restoreState() {
                 {{"object", key.toString()}, {"error", st.error().toString()}});
       continue;
     }
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     created_.insert(idOf(resource, key));
   }
   return Status::ok();
@@ -105,17 +106,17 @@ Status LocalKubeClient::restoreState() {
 size_t LocalKubeClient::retryUnsaved() {
   std::set<std::pair<kube::Resource, ObjectKey>> pending;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     pending.swap(unsaved_);
   }
   for (const auto& [resource, key] : pending) {
     auto current = memory_.get(resource, key);
     if (current)
-      persist(resource, std::move(current));  // fails again → back into unsaved_
+      (void)persist(resource, std::move(current));  // fails again → back into unsaved_
     else
       (void)state_.remove(resource, key);
   }
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   if (!pending.empty() && unsaved_.empty())
     log::info("state saved again", {{"objects", std::to_string(pending.size())}});
   return unsaved_.size();
@@ -123,7 +124,7 @@ size_t LocalKubeClient::retryUnsaved() {
 
 void LocalKubeClient::forget(const kube::Resource& resource, const ObjectKey& key) {
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     if (created_.count(idOf(resource, key))) return;  // not the manifests' object
   }
   if (Status st = state_.remove(resource, key); !st)
@@ -171,7 +172,7 @@ Status LocalKubeClient::remove(const kube::Resource& r, const ObjectKey& key,
     ObjectKey stored_key = r.namespaced ? key : ObjectKey{"", key.name};
     if (Status removed = state_.remove(r, stored_key); !removed)
       log::warn("state not removed", {{"error", removed.toString()}});
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     created_.erase(idOf(r, stored_key));
   }
   return st;

@@ -10,10 +10,10 @@
 #pragma once
 
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 
+#include "operator/base/thread_annotations.h"
 #include "operator/local/memory_client.h"
 #include "operator/local/state_dir.h"
 
@@ -58,9 +58,9 @@ private:
 
   MemoryKubeClient& memory_;
   StateDir state_;
-  std::mutex mutex_;
-  std::set<std::string> created_;  // objects Portico created, stored whole (guarded by mutex_)
-  std::set<std::pair<kube::Resource, ObjectKey>> unsaved_;  // writes that failed (mutex_)
+  Mutex mutex_;
+  std::set<std::string> created_ GUARDED_BY(mutex_);  // objects Portico created, stored whole
+  std::set<std::pair<kube::Resource, ObjectKey>> unsaved_ GUARDED_BY(mutex_);  // writes that failed
 };
 
 }  // namespace portico::local

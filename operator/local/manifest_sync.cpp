@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "operator/base/log.h"
+#include "operator/base/thread_annotations.h"
 #include "operator/local/kinds.h"
 
 namespace portico::local {
@@ -17,7 +18,7 @@ std::string ManifestSync::idOf(const kube::Resource& resource, const ObjectKey& 
 }
 
 SyncReport ManifestSync::syncOnce() {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   SyncReport report;
   auto files = listManifestFiles(dir_);
   if (!files) {

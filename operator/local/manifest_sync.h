@@ -7,9 +7,9 @@
 
 #include <functional>
 #include <map>
-#include <mutex>
 #include <string>
 
+#include "operator/base/thread_annotations.h"
 #include "operator/local/manifests.h"
 #include "operator/local/memory_client.h"
 #include "operator/runtime/runnable.h"
@@ -41,8 +41,9 @@ private:
 
   MemoryKubeClient& memory_;
   std::string dir_;
-  std::mutex mutex_;
-  std::map<std::string, std::map<std::string, Applied>> by_file_;  // file → object id → object
+  Mutex mutex_;
+  std::map<std::string, std::map<std::string, Applied>> by_file_
+      GUARDED_BY(mutex_);  // file → object id → object
   std::function<void(const kube::Resource&, const ObjectKey&)> on_deleted_;
 };
 

@@ -1,6 +1,7 @@
 #include "operator/local/memory_client.h"
 
 #include "operator/base/object_names.h"
+#include "operator/base/thread_annotations.h"
 #include "operator/base/time_format.h"
 
 #include <algorithm>
@@ -83,7 +84,7 @@ void MemoryKubeClient::recordLocked(const kube::Resource& r, kube::WatchEventTyp
 }
 
 Expected<Json> MemoryKubeClient::get(const kube::Resource& r, const ObjectKey& key) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   if (Status st = checkAvailableLocked("get", r, key.namespace_); !st) return st;
   auto& items = objects_[idOf(r)];
   auto it = items.find(r.namespaced ? key : ObjectKey{"", key.name});
@@ -95,7 +96,7 @@ Expected<Json> MemoryKubeClient::get(const kube::Resource& r, const ObjectKey& k
 
 Expected<kube::ListPage> MemoryKubeClient::list(const kube::Resource& r, const std::string& ns,
                                                 const kube::ListOptions& options) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   if (Status st = checkAvailableLocked("list", r, ns); !st) return st;
   kube::ListPage page;
   page.resource_version = std::to_string(rv_);
@@ -118,10 +119,10 @@ Status MemoryKubeClient::watch(const kube::Resource& r, const std::string& ns,
                                const kube::WatchOptions& options, const kube::WatchHandler& handler,
                                CancelSource& cancel) {
   CancelRegistration wake(cancel, [this] {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     cv_.notify_all();
   });
-  std::unique_lock lock(mutex_);
+  MutexLock lock(mutex_);
   if (Status st = checkAvailableLocked("watch", r, ns); !st) return st;
   if (watches_broken_) return Status(ErrorCode::Unavailable, "watch refused (memory)");
   int64_t from = options.resource_version.empty() ? rv_ : std::stoll(options.resource_version);
@@ -152,12 +153,12 @@ Status MemoryKubeClient::watch(const kube::Resource& r, const std::string& ns,
       continue;
     }
     if (std::chrono::steady_clock::now() >= deadline) return Status::ok();
-    cv_.wait_for(lock, std::chrono::milliseconds(50));
+    lock.waitFor(cv_, std::chrono::milliseconds(50));
   }
 }
 
 Expected<Json> MemoryKubeClient::create(const kube::Resource& r, const Json& input) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   Json object = input;
   ObjectKey key = keyOf(object);
   if (!r.namespaced) key.namespace_.clear();
@@ -220,13 +221,13 @@ Expected<Json> MemoryKubeClient::writeLocked(const kube::Resource& r, Json objec
 }
 
 Expected<Json> MemoryKubeClient::update(const kube::Resource& r, const Json& object) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   if (Status st = checkAvailableLocked("update", r, keyOf(object).namespace_); !st) return st;
   return writeLocked(r, object, false);
 }
 
 Expected<Json> MemoryKubeClient::updateStatus(const kube::Resource& r, const Json& object) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   if (Status st = checkAvailableLocked("updateStatus", r, keyOf(object).namespace_); !st) return st;
   return writeLocked(r, object, true);
 }
@@ -234,7 +235,7 @@ Expected<Json> MemoryKubeClient::updateStatus(const kube::Resource& r, const Jso
 Expected<Json> MemoryKubeClient::patch(const kube::Resource& r, const ObjectKey& key,
                                        kube::PatchType type, const std::string& body,
                                        const kube::PatchOptions& options) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   if (Status st = checkAvailableLocked("patch", r, key.namespace_); !st) return st;
   if (type != kube::PatchType::Merge)
     return Status(ErrorCode::InvalidArgument, "the in-memory server supports merge patches only");
@@ -252,7 +253,7 @@ Expected<Json> MemoryKubeClient::patch(const kube::Resource& r, const ObjectKey&
 
 Status MemoryKubeClient::remove(const kube::Resource& r, const ObjectKey& key,
                                 const kube::DeleteOptions& options) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   if (Status st = checkAvailableLocked("delete", r, key.namespace_); !st) return st;
   auto& items = objects_[idOf(r)];
   auto it = items.find(r.namespaced ? key : ObjectKey{"", key.name});
@@ -272,65 +273,65 @@ Status MemoryKubeClient::remove(const kube::Resource& r, const ObjectKey& key,
 }
 
 Expected<std::vector<kube::GroupVersion>> MemoryKubeClient::serverGroupVersions() {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   if (Status st = checkAvailableLocked("discovery", kube::Resource{"", "", "", false}, ""); !st)
     return st;
   return served_;
 }
 
 void MemoryKubeClient::setUnavailable(bool unavailable) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   unavailable_ = unavailable;
   cv_.notify_all();
 }
 
 void MemoryKubeClient::confineTo(std::string ns) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   confined_to_ = std::move(ns);
 }
 
 void MemoryKubeClient::setWatchesBroken(bool broken) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   watches_broken_ = broken;
   cv_.notify_all();
 }
 
 void MemoryKubeClient::compact() {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   compacted_rv_ = rv_;
   history_.clear();
   history_bytes_ = 0;
 }
 
 size_t MemoryKubeClient::historyEvents() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return history_.size();
 }
 
 size_t MemoryKubeClient::historyBytes() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return history_bytes_;
 }
 
 void MemoryKubeClient::closeWatches() {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   ++watch_epoch_;
   cv_.notify_all();
 }
 
 int64_t MemoryKubeClient::currentVersion() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return rv_;
 }
 
 int MemoryKubeClient::callCount(const std::string& verb) const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   auto it = calls_.find(verb);
   return it == calls_.end() ? 0 : it->second;
 }
 
 void MemoryKubeClient::setServedGroupVersions(std::vector<kube::GroupVersion> served) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   served_ = std::move(served);
 }
 

@@ -11,8 +11,8 @@
 #include <condition_variable>
 #include <deque>
 #include <map>
-#include <mutex>
 
+#include "operator/base/thread_annotations.h"
 #include "operator/kube/client.h"
 
 namespace portico::local {
@@ -59,9 +59,11 @@ private:
   };
   static std::string idOf(const kube::Resource& r) { return r.toString(); }
   Status checkAvailableLocked(const std::string& verb, const kube::Resource& r,
-                              const std::string& ns);
-  void recordLocked(const kube::Resource& r, kube::WatchEventType type, const kube::Json& object);
-  Expected<kube::Json> writeLocked(const kube::Resource& r, kube::Json object, bool status_only);
+                              const std::string& ns) REQUIRES(mutex_);
+  void recordLocked(const kube::Resource& r, kube::WatchEventType type, const kube::Json& object)
+      REQUIRES(mutex_);
+  Expected<kube::Json> writeLocked(const kube::Resource& r, kube::Json object, bool status_only)
+      REQUIRES(mutex_);
 
 public:
   static constexpr size_t kMaxHistory = 50000;
@@ -71,22 +73,22 @@ public:
   size_t historyBytes() const;
 
 private:
-  mutable std::mutex mutex_;
+  mutable Mutex mutex_;
   std::condition_variable cv_;
-  std::map<std::string, std::map<ObjectKey, kube::Json>> objects_;
-  std::deque<Event> history_;
-  size_t history_bytes_ = 0;
-  int64_t rv_ = 100;
-  int64_t compacted_rv_ = 0;
-  uint64_t watch_epoch_ = 0;
-  bool unavailable_ = false;
-  bool watches_broken_ = false;
-  std::string confined_to_;
-  std::map<std::string, int> calls_;
-  std::vector<kube::GroupVersion> served_{{"", "v1"},
-                                          {"networking.k8s.io", "v1"},
-                                          {"coordination.k8s.io", "v1"},
-                                          {"discovery.k8s.io", "v1beta1"}};
+  std::map<std::string, std::map<ObjectKey, kube::Json>> objects_ GUARDED_BY(mutex_);
+  std::deque<Event> history_ GUARDED_BY(mutex_);
+  size_t history_bytes_ GUARDED_BY(mutex_) = 0;
+  int64_t rv_ GUARDED_BY(mutex_) = 100;
+  int64_t compacted_rv_ GUARDED_BY(mutex_) = 0;
+  uint64_t watch_epoch_ GUARDED_BY(mutex_) = 0;
+  bool unavailable_ GUARDED_BY(mutex_) = false;
+  bool watches_broken_ GUARDED_BY(mutex_) = false;
+  std::string confined_to_ GUARDED_BY(mutex_);
+  std::map<std::string, int> calls_ GUARDED_BY(mutex_);
+  std::vector<kube::GroupVersion> served_ GUARDED_BY(mutex_){{"", "v1"},
+                                                             {"networking.k8s.io", "v1"},
+                                                             {"coordination.k8s.io", "v1"},
+                                                             {"discovery.k8s.io", "v1beta1"}};
 };
 
 }  // namespace portico::local

@@ -1,5 +1,6 @@
 #include "operator/proxy/proxy_stats.h"
 
+#include "operator/base/thread_annotations.h"
 #include "operator/proxy/route_table.h"
 
 #include <openssl/err.h>
@@ -104,7 +105,7 @@ std::unordered_set<std::string> liveSeriesKeys(const RouteTable& table) {
 
 RequestSeriesPtr ProxyStats::series(std::string_view route_source, std::string_view backend_name) {
   std::string key = seriesKey(route_source, backend_name);
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   auto& slot = series_[key];
   if (!slot) {
     slot = std::make_shared<RequestSeries>();
@@ -119,12 +120,12 @@ RequestSeriesPtr ProxyStats::series(std::string_view route_source, std::string_v
 }
 
 void ProxyStats::retainOnly(const std::unordered_set<std::string>& live) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   std::erase_if(series_, [&live](const auto& entry) { return !live.count(entry.first); });
 }
 
 void ProxyStats::forEachSeries(const std::function<void(const RequestSeries&)>& visit) const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   for (const auto& [key, series] : series_) visit(*series);
 }
 

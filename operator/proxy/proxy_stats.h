@@ -11,11 +11,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
+
+#include "operator/base/thread_annotations.h"
 
 namespace portico::proxy {
 
@@ -103,8 +104,8 @@ public:
   }
 
 private:
-  mutable std::mutex mutex_;  // the map's structure: the worker inserts, a scrape iterates
-  std::unordered_map<std::string, RequestSeriesPtr> series_;
+  mutable Mutex mutex_;  // the map's structure: the worker inserts, a scrape iterates
+  std::unordered_map<std::string, RequestSeriesPtr> series_ GUARDED_BY(mutex_);
   std::atomic<int64_t> active_connections_{0};
   std::atomic<uint64_t> full_handshakes_{0};
   std::atomic<uint64_t> resumed_handshakes_{0};

@@ -11,6 +11,7 @@
 
 #include "operator/base/log.h"
 #include "operator/base/pem.h"
+#include "operator/base/thread_annotations.h"
 
 namespace portico::proxy {
 
@@ -31,7 +32,7 @@ public:
     return ring;
   }
   void rotateIfDue() {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     auto now = std::chrono::steady_clock::now();
     if (keys_.empty() || now - rotated_ >= std::chrono::hours(1)) {
       TicketKey key;
@@ -45,13 +46,13 @@ public:
   }
   bool current(TicketKey& out) {
     rotateIfDue();
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     out = keys_.front();
     return true;
   }
   // 1: found and current; 2: found, but old; 0: unknown.
   int find(const unsigned char* name, TicketKey& out) {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     for (size_t i = 0; i < keys_.size(); ++i) {
       if (std::memcmp(keys_[i].name, name, sizeof keys_[i].name) == 0) {
         out = keys_[i];
@@ -62,9 +63,9 @@ public:
   }
 
 private:
-  std::mutex mutex_;
-  std::vector<TicketKey> keys_;
-  std::chrono::steady_clock::time_point rotated_;
+  Mutex mutex_;
+  std::vector<TicketKey> keys_ GUARDED_BY(mutex_);
+  std::chrono::steady_clock::time_point rotated_ GUARDED_BY(mutex_);
 };
 
 int ticketKeyCallback(SSL*, unsigned char key_name[16], unsigned char* iv, EVP_CIPHER_CTX* cipher,
@@ -215,7 +216,7 @@ std::shared_ptr<const TlsStore> TlsStoreBuilder::build(const RouteTableConstShar
   rotateTicketKeysIfDue();
   auto store = std::make_shared<TlsStore>();
   store->table_ = table;
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   std::unordered_map<std::string, std::shared_ptr<SSL_CTX>> kept;
   for (const auto& cert : table->certificates()) {
     std::string digest = digestOf(cert, table->listeners());

@@ -6,12 +6,12 @@
 #pragma once
 
 #include <memory>
-#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "operator/base/openssl_ptr.h"
+#include "operator/base/thread_annotations.h"
 #include "operator/proxy/route_table.h"
 
 namespace portico::proxy {
@@ -38,8 +38,9 @@ public:
                                         std::vector<std::string>* errors);
 
 private:
-  std::mutex mutex_;
-  std::unordered_map<std::string, std::shared_ptr<SSL_CTX>> cache_;  // by certificate + key digest
+  Mutex mutex_;
+  std::unordered_map<std::string, std::shared_ptr<SSL_CTX>> cache_
+      GUARDED_BY(mutex_);  // by certificate + key digest
 };
 
 // Session ticket keys (RFC 5077 style, AES-256-CBC + HMAC-SHA256): a current key and the one

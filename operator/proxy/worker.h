@@ -6,7 +6,6 @@
 
 #include <atomic>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -14,6 +13,7 @@
 #include <vector>
 
 #include "operator/base/status.h"
+#include "operator/base/thread_annotations.h"
 #include "operator/proxy/connection.h"
 #include "operator/proxy/event_loop.h"
 #include "operator/proxy/proxy_settings.h"
@@ -28,25 +28,25 @@ namespace portico::proxy {
 class TableSource {
 public:
   void publish(RouteTableConstSharedPtr table, std::shared_ptr<const TlsStore> tls) {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     table_ = std::move(table);
     tls_ = std::move(tls);
     generation_.fetch_add(1, std::memory_order_release);
   }
   uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
   RouteTableConstSharedPtr load() const {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     return table_;
   }
   std::shared_ptr<const TlsStore> loadTls() const {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     return tls_;
   }
 
 private:
-  mutable std::mutex mutex_;  // taken only when the generation moved
-  RouteTableConstSharedPtr table_;
-  std::shared_ptr<const TlsStore> tls_;
+  mutable Mutex mutex_;  // taken only when the generation moved
+  RouteTableConstSharedPtr table_ GUARDED_BY(mutex_);
+  std::shared_ptr<const TlsStore> tls_ GUARDED_BY(mutex_);
   std::atomic<uint64_t> generation_{0};
 };
 

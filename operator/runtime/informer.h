@@ -12,7 +12,6 @@
 #include <chrono>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -20,6 +19,7 @@
 
 #include "operator/base/backoff.h"
 #include "operator/base/log.h"
+#include "operator/base/thread_annotations.h"
 #include "operator/kube/client.h"
 #include "operator/runtime/runnable.h"
 #include "operator/runtime/store.h"
@@ -78,7 +78,7 @@ public:
   const Store<T>& store() const { return store_; }
   bool hasSynced() const override { return synced_.load(); }
   std::string lastResourceVersion() const {
-    std::lock_guard lock(rv_mutex_);
+    MutexLock lock(rv_mutex_);
     return last_rv_;
   }
   // Counters, for tests and metrics.
@@ -110,7 +110,7 @@ private:
   }
 
   void setRv(std::string rv) {
-    std::lock_guard lock(rv_mutex_);
+    MutexLock lock(rv_mutex_);
     last_rv_ = std::move(rv);
   }
 
@@ -262,7 +262,7 @@ private:
   std::map<ObjectKey, std::string> rvOf_;              // touched only by the run() thread
   std::chrono::steady_clock::time_point next_resync_;  // likewise
   std::atomic<bool> synced_{false};
-  mutable std::mutex rv_mutex_;
+  mutable Mutex rv_mutex_;
   std::string last_rv_;
   std::atomic<int> lists_{0};
   std::atomic<int> watches_{0};

@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include "operator/base/log.h"
+#include "operator/base/thread_annotations.h"
 
 namespace portico::runtime {
 
@@ -44,14 +45,14 @@ void Manager::stopGroup(Group& group) {
 }
 
 void Manager::startLeaderWork() {
-  std::lock_guard lock(leader_mutex_);
+  MutexLock lock(leader_mutex_);
   if (leading_) return;
   leading_ = true;
   startGroup(leader_group_, leader_runnables_);
 }
 
 void Manager::stopLeaderWork() {
-  std::lock_guard lock(leader_mutex_);
+  MutexLock lock(leader_mutex_);
   if (!leading_) return;
   leading_ = false;  // no longer the leader from the moment leader-only work is told to stop
   stopGroup(leader_group_);

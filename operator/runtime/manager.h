@@ -7,12 +7,12 @@
 
 #include <atomic>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
 
 #include "operator/base/clock.h"
+#include "operator/base/thread_annotations.h"
 #include "operator/kube/leader_election.h"
 #include "operator/runtime/runnable.h"
 
@@ -58,8 +58,8 @@ private:
   std::vector<std::shared_ptr<Runnable>> runnables_;
   std::vector<std::shared_ptr<Runnable>> leader_runnables_;
 
-  std::mutex leader_mutex_;
-  Group leader_group_;
+  Mutex leader_mutex_;
+  Group leader_group_ GUARDED_BY(leader_mutex_);
   std::atomic<bool> leading_{false};
   std::atomic<bool> caches_synced_{false};
 };

@@ -4,10 +4,10 @@
 
 #include <map>
 #include <memory>
-#include <shared_mutex>
 #include <vector>
 
 #include "operator/base/object_key.h"
+#include "operator/base/thread_annotations.h"
 
 namespace portico::runtime {
 
@@ -17,13 +17,13 @@ public:
   using Ptr = std::shared_ptr<const T>;
 
   Ptr get(const ObjectKey& key) const {
-    std::shared_lock lock(mutex_);
+    ReaderLock lock(mutex_);
     auto it = items_.find(key);
     return it == items_.end() ? nullptr : it->second;
   }
 
   std::vector<Ptr> list() const {
-    std::shared_lock lock(mutex_);
+    ReaderLock lock(mutex_);
     std::vector<Ptr> out;
     out.reserve(items_.size());
     for (const auto& [key, item] : items_) out.push_back(item);
@@ -31,7 +31,7 @@ public:
   }
 
   std::vector<ObjectKey> keys() const {
-    std::shared_lock lock(mutex_);
+    ReaderLock lock(mutex_);
     std::vector<ObjectKey> out;
     out.reserve(items_.size());
     for (const auto& [key, item] : items_) out.push_back(key);
@@ -39,13 +39,13 @@ public:
   }
 
   size_t size() const {
-    std::shared_lock lock(mutex_);
+    ReaderLock lock(mutex_);
     return items_.size();
   }
 
   // Returns the previous value (null if none).
   Ptr upsert(const ObjectKey& key, Ptr item) {
-    std::unique_lock lock(mutex_);
+    WriterLock lock(mutex_);
     auto& slot = items_[key];
     Ptr old = std::move(slot);
     slot = std::move(item);
@@ -54,7 +54,7 @@ public:
 
   // Returns the removed value (null if none).
   Ptr remove(const ObjectKey& key) {
-    std::unique_lock lock(mutex_);
+    WriterLock lock(mutex_);
     auto it = items_.find(key);
     if (it == items_.end()) return nullptr;
     Ptr old = std::move(it->second);
@@ -63,8 +63,8 @@ public:
   }
 
 private:
-  mutable std::shared_mutex mutex_;
-  std::map<ObjectKey, Ptr> items_;
+  mutable SharedMutex mutex_;
+  std::map<ObjectKey, Ptr> items_ GUARDED_BY(mutex_);
 };
 
 }  // namespace portico::runtime

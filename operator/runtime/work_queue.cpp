@@ -1,6 +1,7 @@
 #include "operator/runtime/work_queue.h"
 
 #include "operator/base/metrics.h"
+#include "operator/base/thread_annotations.h"
 
 namespace portico::runtime {
 
@@ -25,19 +26,19 @@ void WorkQueue::pushLocked(const ObjectKey& key) {
 }
 
 void WorkQueue::setMetricsName(std::string name) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   metrics_name_ = std::move(name);
   if (!metrics_name_.empty()) metrics_ = metrics::queueSeries(metrics_name_);
 }
 
 void WorkQueue::add(const ObjectKey& key) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   insertLocked(key);
 }
 
 void WorkQueue::addAfter(const ObjectKey& key, std::chrono::milliseconds delay) {
   if (delay.count() <= 0) return add(key);
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   if (shutting_down_) return;
   auto ready = clock_.steadyNow() + delay;
   auto it = waiting_.find(key);
@@ -55,7 +56,7 @@ void WorkQueue::addAfter(const ObjectKey& key, std::chrono::milliseconds delay) 
 void WorkQueue::addRateLimited(const ObjectKey& key) {
   int attempt;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     attempt = failures_[key]++;
     metrics_.countRetry();
   }
@@ -63,12 +64,12 @@ void WorkQueue::addRateLimited(const ObjectKey& key) {
 }
 
 void WorkQueue::forget(const ObjectKey& key) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   failures_.erase(key);
 }
 
 int WorkQueue::failures(const ObjectKey& key) const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   auto it = failures_.find(key);
   return it == failures_.end() ? 0 : it->second;
 }
@@ -84,7 +85,7 @@ void WorkQueue::promoteReadyLocked(Clock::MonoTime now) {
 
 std::optional<ObjectKey> WorkQueue::get(std::chrono::milliseconds max_wait) {
   auto deadline = std::chrono::steady_clock::now() + max_wait;
-  std::unique_lock lock(mutex_);
+  MutexLock lock(mutex_);
   while (true) {
     promoteReadyLocked(clock_.steadyNow());
     if (!queue_.empty()) {
@@ -111,40 +112,45 @@ std::optional<ObjectKey> WorkQueue::get(std::chrono::milliseconds max_wait) {
       if (until_ready < wait) wait = until_ready;
     }
     // Never sleep less than a millisecond: a fake clock may not move while we wait.
-    cv_.wait_for(lock,
+    lock.waitFor(cv_,
                  std::max<std::chrono::steady_clock::duration>(wait, std::chrono::milliseconds(1)));
   }
 }
 
 void WorkQueue::done(const ObjectKey& key) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   processing_.erase(key);
   if (dirty_.count(key) && !shutting_down_) pushLocked(key);
 }
 
 void WorkQueue::shutdown() {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   shutting_down_ = true;
   cv_.notify_all();
 }
 
 void WorkQueue::resume() {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   shutting_down_ = false;
 }
 
 bool WorkQueue::shuttingDown() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return shutting_down_;
 }
 
 size_t WorkQueue::depth() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return queue_.size();
 }
 
+bool WorkQueue::idle() const {
+  MutexLock lock(mutex_);
+  return queue_.empty() && processing_.empty();
+}
+
 size_t WorkQueue::delayedCount() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return waiting_.size();
 }
 

@@ -9,7 +9,6 @@
 #include <condition_variable>
 #include <deque>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -20,6 +19,7 @@
 #include "operator/base/clock.h"
 #include "operator/base/metrics.h"
 #include "operator/base/object_key.h"
+#include "operator/base/thread_annotations.h"
 
 namespace portico::runtime {
 
@@ -50,29 +50,36 @@ public:
 
   size_t depth() const;         // keys ready to be taken
   size_t delayedCount() const;  // keys waiting for their time
+  // Nothing queued and nothing being processed (delayed keys are future work, not counted):
+  // what tests mean by "converged".
+  bool idle() const;
 
   // Names the queue in metrics (portico_workqueue_*{name=...}); unnamed queues record nothing.
   void setMetricsName(std::string name);
 
 private:
-  void insertLocked(const ObjectKey& key);
-  void pushLocked(const ObjectKey& key);
-  void promoteReadyLocked(Clock::MonoTime now);
+  void insertLocked(const ObjectKey& key) REQUIRES(mutex_);
+  void pushLocked(const ObjectKey& key) REQUIRES(mutex_);
+  void promoteReadyLocked(Clock::MonoTime now) REQUIRES(mutex_);
 
   const Clock& clock_;
   ExponentialBackoff failure_backoff_;
-  mutable std::mutex mutex_;
+  mutable Mutex mutex_;
   std::condition_variable cv_;
-  std::deque<ObjectKey> queue_;
-  std::unordered_set<ObjectKey> dirty_;       // queued or to be queued again after processing
-  std::unordered_set<ObjectKey> processing_;  // taken by a worker, not yet done()
-  std::unordered_map<ObjectKey, Clock::MonoTime> waiting_;  // delayed adds by key
-  std::set<std::pair<Clock::MonoTime, ObjectKey>> waiting_order_;
-  std::unordered_map<ObjectKey, int> failures_;
-  std::unordered_map<ObjectKey, Clock::MonoTime> queued_at_;  // for the wait-time histogram
-  std::string metrics_name_;
-  metrics::QueueSeries metrics_;  // resolved when named
-  bool shutting_down_ = false;
+  std::deque<ObjectKey> queue_ GUARDED_BY(mutex_);
+  std::unordered_set<ObjectKey> dirty_
+      GUARDED_BY(mutex_);  // queued or to be queued again after processing
+  std::unordered_set<ObjectKey> processing_
+      GUARDED_BY(mutex_);  // taken by a worker, not yet done()
+  std::unordered_map<ObjectKey, Clock::MonoTime> waiting_
+      GUARDED_BY(mutex_);  // delayed adds by key
+  std::set<std::pair<Clock::MonoTime, ObjectKey>> waiting_order_ GUARDED_BY(mutex_);
+  std::unordered_map<ObjectKey, int> failures_ GUARDED_BY(mutex_);
+  std::unordered_map<ObjectKey, Clock::MonoTime> queued_at_
+      GUARDED_BY(mutex_);  // for the wait-time histogram
+  std::string metrics_name_ GUARDED_BY(mutex_);
+  metrics::QueueSeries metrics_ GUARDED_BY(mutex_);  // resolved when named
+  bool shutting_down_ GUARDED_BY(mutex_) = false;
 };
 
 }  // namespace portico::runtime

@@ -116,13 +116,9 @@ TEST_CASE("control plane: routes published, status written once, then a fixpoint
   }));
   CHECK(lbIp(api, "theirs").empty());
 
-  // Converged: let every queue drain, then force another full round (a Service annotation
+  // Converged: every queue drained, then another full round forced (a Service annotation
   // change recompiles and re-enqueues every Ingress). Nothing is written the second time.
-  auto converged = [&] {
-    int patches = api.callCount("patch");
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    return api.callCount("patch") == patches;
-  };
+  auto converged = [&] { return (*plane)->idle(); };
   REQUIRE(eventually(converged));
   const int patches = api.callCount("patch");
   const auto generation = (*plane)->publisher().current()->generation;
@@ -171,15 +167,22 @@ TEST_CASE("control plane: an invalid config at start publishes nothing until it 
     return stored &&
            stored->value("/status/conditions/0/status"_json_pointer, std::string()) == "False";
   }));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  REQUIRE(eventually([&] { return (*plane)->idle(); }));
   CHECK_FALSE((*plane)->ready());
   CHECK_FALSE((*plane)->publisher().current());
   CHECK_FALSE(proxy::SnapshotReader(snapshot).poll());  // no table for a proxy to serve
 
-  // Fixed: the config's listeners are served.
-  config = api.get(kConfigs, {"", "portico"});
-  (*config)["spec"]["proxy"] = {{"headerTimeoutSeconds", 10}};
-  REQUIRE(api.update(kConfigs, *config));
+  // Fixed: the config's listeners are served. (The status writer may have bumped the
+  // resourceVersion since the read: an edit retries on a conflict, as kubectl edit would.)
+  auto editSpec = [&](auto edit) {
+    return eventually([&] {
+      auto current = api.get(kConfigs, {"", "portico"});
+      if (!current) return false;
+      edit((*current)["spec"]);
+      return static_cast<bool>(api.update(kConfigs, *current));
+    });
+  };
+  REQUIRE(editSpec([](Json& spec) { spec["proxy"] = {{"headerTimeoutSeconds", 10}}; }));
   REQUIRE(eventually([&] { return (*plane)->ready(); }));
   proxy::SnapshotReader reader(snapshot);
   auto table = reader.poll();
@@ -188,16 +191,16 @@ TEST_CASE("control plane: an invalid config at start publishes nothing until it 
   CHECK(table->listeners().proxy.header_timeout_seconds == 10);
 
   // Broken again later: the last valid settings stay in service.
-  config = api.get(kConfigs, {"", "portico"});
-  (*config)["spec"]["listeners"] = {{"address", "0.0.0.0"}};
-  (*config)["spec"]["proxy"] = {{"headerTimeoutSeconds", 0}};
-  REQUIRE(api.update(kConfigs, *config));
+  REQUIRE(editSpec([](Json& spec) {
+    spec["listeners"] = {{"address", "0.0.0.0"}};
+    spec["proxy"] = {{"headerTimeoutSeconds", 0}};
+  }));
   REQUIRE(eventually([&] {
     auto stored = api.get(kConfigs, {"", "portico"});
     return stored &&
            stored->value("/status/conditions/0/status"_json_pointer, std::string()) == "False";
   }));
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  REQUIRE(eventually([&] { return (*plane)->idle(); }));
   CHECK((*plane)->publisher().current()->built.applied_spec->listeners.address == "127.0.0.1");
 
   stop.cancel();

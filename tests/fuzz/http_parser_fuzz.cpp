@@ -22,7 +22,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ChunkedDecoder decoder;
   size_t half = size / 2, total = 0;
   auto r = decoder.feed(input.substr(0, half), [&](std::string_view d) { total += d.size(); });
-  if (r.status == ParseStatus::Incomplete) decoder.feed(input.substr(half), [&](std::string_view d) { total += d.size(); });
+  if (r.status == ParseStatus::Incomplete)
+    decoder.feed(input.substr(half), [&](std::string_view d) { total += d.size(); });
   if (total > size) __builtin_trap();
   return 0;
 }

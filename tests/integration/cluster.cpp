@@ -6,6 +6,8 @@
 #include <iostream>
 #include <random>
 
+#include "operator/http/cpprest_transport.h"
+
 namespace portico::it {
 namespace {
 
@@ -46,7 +48,7 @@ std::unique_ptr<kube::KubeClient> adminClient(const std::string& apiserver) {
   }
   kube::ClientOptions options;
   options.max_retries = 2;
-  return kube::connect(*config, options);
+  return kube::connect(*config, http::makeCpprestTransport, options);
 }
 
 int run(const std::string& command, std::string* output) {
@@ -87,8 +89,13 @@ kube::Json configMap(const std::string& ns, const std::string& name, const std::
 std::string freshNamespace(kube::KubeClient& client, const std::string& prefix) {
   static std::mt19937 rng{std::random_device{}()};
   std::string name = prefix + "-" + std::to_string(rng() % 1000000);
-  client.create(kube::resources::namespaces(),
-                {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", name}}}});
+  auto created =
+      client.create(kube::resources::namespaces(),
+                    {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", name}}}});
+  if (!created) {
+    std::cerr << "namespace " << name << ": " << created.error().toString() << "\n";
+    std::abort();
+  }
   return name;
 }
 

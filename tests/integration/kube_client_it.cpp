@@ -156,7 +156,7 @@ TEST_CASE("custom resources: CRUD, paging, status subresource, patches and serve
   auto merged = client->patch(kWidgets, {ns, "w1"}, PatchType::Merge, R"({"spec":{"size":9}})", {});
   REQUIRE(merged);
   CHECK((*merged)["spec"]["size"] == 9);
-  auto json_patched = client->patch(kWidgets, {ns, "w1"}, PatchType::Json,
+  auto json_patched = client->patch(kWidgets, {ns, "w1"}, PatchType::JsonPatch,
                                     R"([{"op":"replace","path":"/spec/size","value":10}])", {});
   REQUIRE(json_patched);
   CHECK((*json_patched)["spec"]["size"] == 10);
@@ -208,7 +208,7 @@ TEST_CASE("watch: ADDED, MODIFIED and DELETED arrive in order") {
     WatchOptions options;
     options.resource_version = start->resource_version;
     options.timeout_seconds = 60;
-    client->watch(
+    (void)client->watch(
         resources::configMaps(), ns, options,
         [&](WatchEvent&& e) {
           if (e.type == WatchEventType::Bookmark) return true;

@@ -123,7 +123,7 @@ TEST_CASE("client: patch types, server-side apply options, status subresource") 
     const char* content_type;
   };
   const Row rows[] = {{PatchType::Merge, "application/merge-patch+json"},
-                      {PatchType::Json, "application/json-patch+json"},
+                      {PatchType::JsonPatch, "application/json-patch+json"},
                       {PatchType::StrategicMerge, "application/strategic-merge-patch+json"},
                       {PatchType::Apply, "application/apply-patch+yaml"}};
   for (const auto& row : rows) {

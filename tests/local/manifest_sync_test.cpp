@@ -282,7 +282,7 @@ TEST_CASE("memory API server: the watch history is bounded by bytes; a watcher b
   std::thread writer([&] {
     auto object = *api.get(maps, {"default", "m1"});
     object["data"] = {{"v", "small"}};
-    api.update(maps, object);
+    (void)api.update(maps, object);
   });
   std::string seen;
   Status ended = api.watch(

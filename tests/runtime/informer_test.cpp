@@ -66,15 +66,15 @@ struct Running {
 
 TEST_CASE("informer: lists, then follows adds, updates and deletes in order") {
   Running r;
-  r.client.create(kube::resources::configMaps(), configMap("a", "1"));
+  REQUIRE(r.client.create(kube::resources::configMaps(), configMap("a", "1")));
   r.start();
   REQUIRE(eventually([&] { return r.informer->hasSynced(); }));
   CHECK(valueOf(*r.informer, "a") == "1");
   auto a = *r.client.get(kube::resources::configMaps(), {"default", "a"});
   a["data"]["v"] = "2";
-  r.client.update(kube::resources::configMaps(), a);
-  r.client.create(kube::resources::configMaps(), configMap("b", "1"));
-  r.client.remove(kube::resources::configMaps(), {"default", "a"}, {});
+  REQUIRE(r.client.update(kube::resources::configMaps(), a));
+  REQUIRE(r.client.create(kube::resources::configMaps(), configMap("b", "1")));
+  REQUIRE(r.client.remove(kube::resources::configMaps(), {"default", "a"}, {}));
   REQUIRE(eventually([&] { return r.events().size() == 4; }));
   CHECK(r.events() == std::vector<std::string>{"add a", "update a", "add b", "delete a"});
   CHECK(r.informer->store().size() == 1);
@@ -86,25 +86,25 @@ TEST_CASE("informer: re-watches from the last version when the server ends a wat
   REQUIRE(eventually([&] { return r.informer->watchCount() == 1; }));
   r.client.closeWatches();
   REQUIRE(eventually([&] { return r.informer->watchCount() == 2; }));
-  r.client.create(kube::resources::configMaps(), configMap("x", "1"));
+  REQUIRE(r.client.create(kube::resources::configMaps(), configMap("x", "1")));
   REQUIRE(eventually([&] { return valueOf(*r.informer, "x") == "1"; }));
   CHECK(r.informer->listCount() == 1);  // no relist needed
 }
 
 TEST_CASE("informer: 410 Gone relists, and objects deleted meanwhile are reported deleted") {
   Running r;
-  r.client.create(kube::resources::configMaps(), configMap("keep", "1"));
-  r.client.create(kube::resources::configMaps(), configMap("gone", "1"));
+  REQUIRE(r.client.create(kube::resources::configMaps(), configMap("keep", "1")));
+  REQUIRE(r.client.create(kube::resources::configMaps(), configMap("gone", "1")));
   r.start();
   REQUIRE(
       eventually([&] { return r.informer->watchCount() == 1 && r.informer->store().size() == 2; }));
   // Watches break while objects change, and the server forgets the history in between.
   r.client.setWatchesBroken(true);
   REQUIRE(eventually([&] { return r.informer->watchCount() >= 2; }));  // it noticed, and retries
-  r.client.remove(kube::resources::configMaps(), {"default", "gone"}, {});
+  REQUIRE(r.client.remove(kube::resources::configMaps(), {"default", "gone"}, {}));
   auto keep = *r.client.get(kube::resources::configMaps(), {"default", "keep"});
   keep["data"]["v"] = "2";
-  r.client.update(kube::resources::configMaps(), keep);
+  REQUIRE(r.client.update(kube::resources::configMaps(), keep));
   r.client.compact();
   r.client.setWatchesBroken(false);
   REQUIRE(eventually([&] { return r.informer->listCount() >= 2; }));
@@ -126,7 +126,8 @@ TEST_CASE("informer: reconnects with backoff while the server is unavailable") {
 TEST_CASE("informer: resync replays on the watch thread, never beside an event handler") {
   FakeKubeClient client;
   const auto maps = kube::resources::configMaps();
-  for (int i = 0; i < 20; ++i) client.create(maps, configMap("m" + std::to_string(i), "0"));
+  for (int i = 0; i < 20; ++i)
+    REQUIRE(client.create(maps, configMap("m" + std::to_string(i), "0")));
   InformerOptions options;
   options.resync_period = 1s;
   options.reconnect_backoff = {1ms, 5ms, 2.0};
@@ -154,7 +155,7 @@ TEST_CASE("informer: resync replays on the watch thread, never beside an event h
   for (int i = 0; std::chrono::steady_clock::now() < until && i < 2000; ++i) {
     auto object = *client.get(maps, {"default", "m" + std::to_string(i % 20)});
     object["data"]["v"] = std::to_string(i);
-    client.update(maps, object);
+    REQUIRE(client.update(maps, object));
     std::this_thread::sleep_for(2ms);
   }
   CHECK(eventually([&] { return replays >= 20; }));  // at least one full replay
@@ -167,7 +168,7 @@ TEST_CASE("informer: resync replays on the watch thread, never beside an event h
 TEST_CASE("informer: a quiet resource still resyncs on time (the watch timeout is capped)") {
   FakeKubeClient client;
   const auto maps = kube::resources::configMaps();
-  client.create(maps, configMap("quiet", "0"));
+  REQUIRE(client.create(maps, configMap("quiet", "0")));
   InformerOptions options;
   options.resync_period = 1s;
   Informer<Json> informer(client, maps, options);

@@ -129,7 +129,7 @@ TEST_CASE("manager: leader-only work runs while the Lease is held and stops at o
   manager.add(everywhere);
   manager.addLeaderOnly(leader_work);
   CancelSource stop;
-  std::jthread t([&] { manager.run(stop); });
+  std::jthread t([&] { (void)manager.run(stop); });
 
   REQUIRE(eventually([&] { return leader_work->running.load(); }));
   CHECK(manager.isLeader());

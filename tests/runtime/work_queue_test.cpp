@@ -27,6 +27,21 @@ TEST_CASE("work queue: a key added many times is processed once") {
   CHECK_FALSE(q.get(0ms));
 }
 
+TEST_CASE("work queue: idle only when nothing is queued or processed; delayed keys do not count") {
+  FakeClock clock;
+  WorkQueue q(clock);
+  CHECK(q.idle());
+  q.addAfter({"ns", "later"}, 10s);
+  CHECK(q.idle());
+  q.add({"ns", "a"});
+  CHECK_FALSE(q.idle());
+  auto key = q.get(0ms);
+  REQUIRE(key);
+  CHECK_FALSE(q.idle());  // taken, not done
+  q.done(*key);
+  CHECK(q.idle());
+}
+
 TEST_CASE("work queue: a key added while processing waits for done()") {
   WorkQueue q;
   q.add({"", "a"});

@@ -32,7 +32,8 @@ TEST_CASE("events: a namespaced install records them in its own namespace, the o
   controllers::EventRecorder events(api, "portico", "test");
   events.recordClusterScopedIn("shop");
   events.record(kConfig, "Warning", "Invalid", "why");
-  events.record({"networking.k8s.io/v1", "Ingress", "shop", "web", "uid-2"}, "Normal", "Sync", "ok");
+  events.record({"networking.k8s.io/v1", "Ingress", "shop", "web", "uid-2"}, "Normal", "Sync",
+                "ok");
   api.confineTo("");
   CHECK(eventNamespaces(api) == std::vector<std::string>{"shop", "shop"});
   CHECK(events.recorded() == 2);

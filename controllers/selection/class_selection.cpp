@@ -1,6 +1,6 @@
-#include "controllers/ingress/class_selection.h"
+#include "controllers/selection/class_selection.h"
 
-namespace portico::controllers::ingress {
+namespace portico::controllers::selection {
 
 std::optional<std::string> servingClass(
     const crds::Ingress& ingress,
@@ -21,4 +21,4 @@ std::optional<std::string> servingClass(
   return chosen;
 }
 
-}  // namespace portico::controllers::ingress
+}  // namespace portico::controllers::selection

@@ -1,11 +1,15 @@
-#include "controllers/routes/offline_inputs.h"
+#include "operator/commands/offline_inputs.h"
 
 #include <nlohmann/json.hpp>
 
-#include "controllers/ingress/selection.h"
+#include "controllers/routes/class_settings.h"
+#include "controllers/selection/selection.h"
 #include "crds/ingress_class_config.h"
 
-namespace portico::controllers::routes {
+namespace portico::commands {
+
+namespace routes = controllers::routes;
+namespace selection = controllers::selection;
 
 namespace {
 
@@ -55,16 +59,15 @@ Expected<OfflineInputs> inputsFromManifests(const std::vector<local::ManifestObj
   }
 #undef PORTICO_DECODE_INTO
 
-  auto selection = ingress::selectIngresses(ingresses, classes, configs, {});
-  if (!selection.served.config_problem.empty())
+  auto selected = selection::selectIngresses(ingresses, classes, configs, {});
+  if (!selected.served.config_problem.empty())
     return Status(ErrorCode::InvalidArgument,
-                  "IngressClass " + selection.served.name + ": " + selection.served.config_problem);
-  out.ingress_class = selection.served.name;
-  out.inputs.ingresses = std::move(selection.ingresses);
-  out.other_classes = std::move(selection.other_classes);
-  if (selection.served.config)
-    ingress::applyClassSettings(selection.served.config->spec, out.inputs);
+                  "IngressClass " + selected.served.name + ": " + selected.served.config_problem);
+  out.ingress_class = selected.served.name;
+  out.inputs.ingresses = std::move(selected.ingresses);
+  out.other_classes = std::move(selected.other_classes);
+  if (selected.served.config) routes::applyClassSettings(selected.served.config->spec, out.inputs);
   return out;
 }
 
-}  // namespace portico::controllers::routes
+}  // namespace portico::commands

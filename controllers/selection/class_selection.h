@@ -13,7 +13,7 @@
 
 #include "crds/ingress.h"
 
-namespace portico::controllers::ingress {
+namespace portico::controllers::selection {
 
 inline constexpr const char* kLegacyClassAnnotation = "kubernetes.io/ingress.class";
 
@@ -23,4 +23,4 @@ std::optional<std::string> servingClass(
     const std::vector<std::shared_ptr<const crds::IngressClass>>& classes,
     const std::string& controller = crds::kPorticoController);
 
-}  // namespace portico::controllers::ingress
+}  // namespace portico::controllers::selection

@@ -11,10 +11,10 @@
 #include "operator/base/status.h"
 #include "operator/local/manifests.h"
 
-namespace portico::controllers::routes {
+namespace portico::commands {
 
 struct OfflineInputs {
-  RouteInputs inputs;
+  controllers::routes::RouteInputs inputs;
   std::string ingress_class;             // the IngressClass served ("" if none of ours)
   std::vector<ObjectKey> other_classes;  // Ingresses left alone: another controller's class
 };
@@ -23,4 +23,4 @@ struct OfflineInputs {
 Expected<OfflineInputs> inputsFromManifests(const std::vector<local::ManifestObject>& objects,
                                             std::chrono::system_clock::time_point now);
 
-}  // namespace portico::controllers::routes
+}  // namespace portico::commands

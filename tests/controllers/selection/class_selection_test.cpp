@@ -2,10 +2,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "controllers/ingress/class_selection.h"
+#include "controllers/selection/class_selection.h"
 
 using namespace portico;
-using namespace portico::controllers::ingress;
+using namespace portico::controllers::selection;
 using crds::Json;
 
 namespace {

@@ -2,11 +2,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "controllers/ingress/selection.h"
-#include "controllers/ingress/status.h"
+#include "controllers/selection/selection.h"
 
 using namespace portico;
-using namespace portico::controllers::ingress;
+using namespace portico::controllers::selection;
 using crds::Json;
 
 namespace {
@@ -99,53 +98,4 @@ TEST_CASE("selection: our class's Ingresses, others left alone; referenced Secre
   CHECK(selection.other_classes == std::vector<ObjectKey>{{"shop", "c"}, {"shop", "d"}});
   auto secrets = referencedSecrets(selection, ObjectKey{"portico-system", "default-cert"});
   CHECK(secrets == std::set<ObjectKey>{{"shop", "b-tls"}, {"portico-system", "default-cert"}});
-}
-
-TEST_CASE(
-    "status.loadBalancer: fixed addresses, else the publish Service, else a specific listener IP") {
-  crds::IngressClassConfigSpec spec;
-  crds::Service service;
-  service.status_load_balancer = {{"203.0.113.7", ""}};
-  SUBCASE("wildcard listener address publishes nothing") {
-    spec.listeners.address = "0.0.0.0";
-    CHECK(desiredLoadBalancer(spec, nullptr).empty());
-    spec.listeners.address = "::";
-    CHECK(desiredLoadBalancer(spec, nullptr).empty());
-  }
-  SUBCASE("a specific listener IP") {
-    spec.listeners.address = "127.0.0.1";
-    CHECK(desiredLoadBalancer(spec, nullptr) ==
-          std::vector<crds::LoadBalancerIngress>{{"127.0.0.1", ""}});
-  }
-  SUBCASE("fixed addresses: IPs as ip, names as hostname") {
-    spec.status_publishing.addresses = {"198.51.100.1", "lb.example.com", "2001:db8::1"};
-    CHECK(desiredLoadBalancer(spec, &service) ==
-          std::vector<crds::LoadBalancerIngress>{
-              {"198.51.100.1", ""}, {"", "lb.example.com"}, {"2001:db8::1", ""}});
-  }
-  SUBCASE("the publish Service's addresses; none until it has them") {
-    spec.status_publishing.service = ObjectKey{"portico-system", "portico"};
-    CHECK(desiredLoadBalancer(spec, &service) == service.status_load_balancer);
-    CHECK(desiredLoadBalancer(spec, nullptr).empty());
-  }
-}
-
-TEST_CASE(
-    "class settings: listeners, TLS policy and the HSTS header value reach the route inputs") {
-  crds::IngressClassConfigSpec spec;
-  spec.listeners = {"127.0.0.1", 8080, 8443};
-  spec.tls = {"TLSv1.3", "ECDHE+AESGCM", ""};
-  controllers::routes::RouteInputs inputs;
-  SUBCASE("HSTS off: no header") {
-    applyClassSettings(spec, inputs);
-    CHECK(inputs.listeners.hsts.empty());
-    CHECK(inputs.listeners.tls_min_version == "TLSv1.3");
-    CHECK(inputs.listeners.tls_ciphers == "ECDHE+AESGCM");
-    CHECK(inputs.listeners.https_port == 8443);
-  }
-  SUBCASE("HSTS with every directive") {
-    spec.hsts = {true, 3600, true, true};
-    applyClassSettings(spec, inputs);
-    CHECK(inputs.listeners.hsts == "max-age=3600; includeSubDomains; preload");
-  }
 }

@@ -10,11 +10,11 @@
 #include <string>
 #include <vector>
 
-#include "controllers/routes/compile.h"
 #include "crds/ingress.h"
 #include "crds/ingress_class_config.h"
+#include "operator/base/object_key.h"
 
-namespace portico::controllers::ingress {
+namespace portico::controllers::selection {
 
 struct SelectionOptions {
   std::string controller = crds::kPorticoController;
@@ -48,12 +48,8 @@ Selection selectIngresses(
     const std::vector<std::shared_ptr<const crds::IngressClassConfig>>& configs,
     const SelectionOptions& options);
 
-// The class-level settings a config puts into the route inputs (listeners, default certificate,
-// redirect default). Without a config the built-in defaults stay.
-void applyClassSettings(const crds::IngressClassConfigSpec& spec, routes::RouteInputs& inputs);
-
 // The TLS Secrets the served Ingresses and the class reference: the only Secrets Portico reads.
 std::set<ObjectKey> referencedSecrets(const Selection& selection,
                                       const std::optional<ObjectKey>& default_certificate);
 
-}  // namespace portico::controllers::ingress
+}  // namespace portico::controllers::selection
