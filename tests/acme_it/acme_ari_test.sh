@@ -65,18 +65,18 @@ wait_line "$WORK/out" "listening on" 20 || fail "portico local started"
 manifest_acme_ingress app ari.test ari-tls | put app
 
 # 1. EAB: the account exists only because the binding was accepted (pebble requires it).
-for _ in $(seq 1 300); do [[ $(cert_field ari-tls revision) -ge 1 ]] 2>/dev/null && break; sleep 0.05; done
+eventually 15 '[[ $(cert_field ari-tls revision) -ge 1 ]] 2>/dev/null'
 check "with EAB required by the CA, the account is registered and a certificate issued" yes \
   "$([[ $(cert_field ari-tls revision) -ge 1 ]] 2>/dev/null && echo yes || echo no)"
 printf -- '---\napiVersion: portico.io/v1alpha1\nkind: Certificate\nmetadata: {name: bad-eab, namespace: default}\nspec: {secretName: bad-eab-tls, dnsNames: [bad.test], issuerRef: {name: wrong-eab}}\n' | put bad
-for _ in $(seq 1 200); do [[ $(condition bad-eab Ready) == False/AccountFailed ]] && break; sleep 0.05; done
+eventually 10 '[[ $(condition bad-eab Ready) == False/AccountFailed ]]'
 check "a wrong EAB key: Ready=False/AccountFailed" "False/AccountFailed" "$(condition bad-eab Ready)"
 grep -h '^message:' "$STATE"/events.core/default/bad-eab.*.yaml 2>/dev/null | grep -qi "external account\|eab\|binding" \
   && pass "the Event carries the CA's EAB reason" || fail "the Event carries the CA's EAB reason"
 
 # 2. ARI: the CA's window for the first certificate is open, so it is renewed unasked, and the
 #    renewal order names the certificate it replaces.
-for _ in $(seq 1 300); do [[ $(cert_field ari-tls revision) == 2 ]] && break; sleep 0.05; done
+eventually 15 '[[ $(cert_field ari-tls revision) == 2 ]]'
 check "the CA's open ARI window renews the certificate (revision 2, nobody asked)" 2 "$(cert_field ari-tls revision)"
 check "the first certificate was asked about and told 'now'" past "$(head -n1 "$WORK/asked.log" | cut -d' ' -f2)"
 grep -h '^reason:' "$STATE"/events.core/default/ari-tls.*.yaml 2>/dev/null | grep -q RenewalWindow \
@@ -100,11 +100,11 @@ t = datetime.datetime.strptime(sys.argv[1], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo
 d = (t - datetime.datetime.now(datetime.timezone.utc)).total_seconds() / 86400
 print("yes" if 9.99 < d < 11.01 else "no: %s" % sys.argv[1])' "$(cert_field ari-tls renewalTime)" 2>&1
 }
-for _ in $(seq 1 200); do [[ $(renewal_in_window) == yes ]] && break; sleep 0.05; done
+eventually 10 '[[ $(renewal_in_window) == yes ]]'
 check "the new certificate's renewal time lies in its window, 10-11 days ahead" yes "$(renewal_in_window)"
 
 # 3. The preferred chain: the Secret's chain leads to the alternate root, not the default one.
-for _ in $(seq 1 100); do [[ $(https ari.test "$ROOT1") == web ]] && break; sleep 0.05; done
+eventually 5 '[[ $(https ari.test "$ROOT1") == web ]]'
 check "served over HTTPS with the chain of the preferred (alternate) root" web "$(https ari.test "$ROOT1")"
 python3 - "$STATE/secrets.core/default/ari-tls.yaml" "$WORK" <<'PY'
 import base64, re, sys

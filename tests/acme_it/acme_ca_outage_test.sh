@@ -41,10 +41,11 @@ served_serial() {
 source "$HERE/../lib/certificate_state.sh"
 
 "$PORTICO" local --manifests "$MANIFESTS" --state "$STATE" >"$WORK/out" 2>"$WORK/err" &
+# shellcheck disable=SC2034  # the EXIT trap of checks.sh stops it
 OPERATOR_PID=$!
 wait_line "$WORK/out" "listening on" 20 || fail "portico local started"
 manifest_acme_ingress app app.test app-tls | put app
-for _ in $(seq 1 200); do [[ $(https app.test "$ROOT") == web ]] && break; sleep 0.05; done
+eventually 10 '[[ $(https app.test "$ROOT") == web ]]'
 check "the certificate is issued while the CA is up" web "$(https app.test "$ROOT")"
 first_serial=$(served_serial app.test)
 
@@ -54,7 +55,7 @@ load=$!
 "$SOURCE/tests/pebble/stop.sh" "$PEBBLE_STATE_DIR" --pebble
 down_at=$SECONDS
 manifest_acme_ingress app app.test app-tls "$(date +%s)" | put app
-for _ in $(seq 1 200); do [[ $(condition app-tls Issuing) == False/CAUnavailable ]] && break; sleep 0.05; done
+eventually 10 '[[ $(condition app-tls Issuing) == False/CAUnavailable ]]'
 check "Issuing says why: False/CAUnavailable" False/CAUnavailable "$(condition app-tls Issuing)"
 grep -h '^message:' "$STATE"/events.core/default/app-tls.*.yaml 2>/dev/null | grep -q "retrying in" \
   && pass "a Warning Event says the CA is unreachable and when it is retried" \

@@ -55,7 +55,7 @@ source "$HERE/../lib/metrics.sh"
 start_local
 started=$(date +%s%N)
 ingress app app.test app-tls
-for _ in $(seq 1 200); do [[ $(https app.test) == web ]] && break; sleep 0.025; done
+eventually 5 '[[ $(https app.test) == web ]]'
 elapsed=$(( ($(date +%s%N) - started) / 1000000 ))
 check "an Ingress with portico.io/tls-acme is served over HTTPS with a pebble certificate" web "$(https app.test)"
 echo "# Ingress written → first HTTPS success: ${elapsed} ms (target < 5000)"
@@ -103,7 +103,7 @@ check "revision 2 after the renewal" 2 "$(cert_field app-tls revision)"
 # 3. A validation that cannot succeed: pebble resolves the name to an address nobody serves.
 curl -s -X POST -d '{"host":"unreachable.test","addresses":["127.0.0.2"]}' "$CHALLTESTSRV_MANAGEMENT/add-a" >/dev/null
 ingress lost unreachable.test lost-tls
-for _ in $(seq 1 200); do [[ $(condition lost-tls Ready) == False/ValidationFailed ]] && break; sleep 0.05; done
+eventually 10 '[[ $(condition lost-tls Ready) == False/ValidationFailed ]]'
 check "a validation that cannot succeed ends Ready=False with the reason" "False/ValidationFailed" "$(condition lost-tls Ready)"
 grep -h '^message:' "$STATE"/events.core/default/lost-tls.*.yaml 2>/dev/null | grep -q "127.0.0.2" \
   && pass "the Event carries the CA's reason" || fail "the Event carries the CA's reason"
@@ -115,7 +115,7 @@ check "and backs off (one attempt, not a retry storm)" 1 "$(cert_field lost-tls 
 printf -- '---\napiVersion: v1\nkind: Secret\nmetadata: {name: app-creds, namespace: default}\ntype: Opaque\ndata: {password: aHVudGVyMg==}\n' | put creds
 ingress grab grab.test app-creds
 cert_name=app-creds  # the Certificate made for an Ingress TLS entry is named after its Secret
-for _ in $(seq 1 200); do [[ $(condition $cert_name Ready) == False/SecretOwnedByOther ]] && break; sleep 0.05; done
+eventually 10 '[[ $(condition $cert_name Ready) == False/SecretOwnedByOther ]]'
 check "a Secret Portico does not own is never overwritten: Ready=False/SecretOwnedByOther" \
   "False/SecretOwnedByOther" "$(condition "$cert_name" Ready)"
 grep -h '^reason:' "$STATE"/events.core/default/"$cert_name".*.yaml 2>/dev/null | grep -q SecretOwnedByOther \
@@ -179,7 +179,7 @@ check "portico local stops cleanly" 0 $?
 start_local
 check "after a restart the certificate is served from the state directory" web "$(https app.test)"
 ingress app app.test app-tls "again-$(date +%s)"
-for _ in $(seq 1 200); do [[ $(cert_field app-tls revision) == 3 ]] && break; sleep 0.05; done
+eventually 10 '[[ $(cert_field app-tls revision) == 3 ]]'
 check "a renewal after the restart succeeds" 3 "$(cert_field app-tls revision)"
 urls=$(grep -o '"account":"[^"]*"' "$WORK/err" | sort -u | wc -l)
 check "the same ACME account before and after the restart" 1 "$urls"

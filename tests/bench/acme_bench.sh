@@ -15,6 +15,7 @@ source "$HERE/../lib/checks.sh"
 source "$HERE/../lib/manifests.sh"
 WORK=$(mktemp -d /tmp/portico-acme-bench.XXXXXX)
 PIDS=()
+# shellcheck disable=SC2154  # p is the loop variable inside the trap
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$WORK"' EXIT
 mkdir -p "$WORK/m"
 HTTPS_PORT=$(free_port)

@@ -155,6 +155,7 @@ proxy_pids() {  # PROXY → its process ids
 scenario() {  # scenario NAME SCHEME CONNECTIONS PATH [wrk args]; CONNECTIONS "s_time": full handshakes
   local name=$1 scheme=$2 conns=$3 path=$4; shift 4
   for proxy in portico nginx haproxy; do : >"$WORK/$name.$proxy"; done
+  # shellcheck disable=SC2034  # a counter of rounds
   for round in $(seq 1 "$ROUNDS"); do
     for proxy in portico nginx haproxy; do  # alternate, so drift hits all alike
       if [[ $scheme == https ]]; then
@@ -162,8 +163,8 @@ scenario() {  # scenario NAME SCHEME CONNECTIONS PATH [wrk args]; CONNECTIONS "s
       else
         case $proxy in portico) port=$P_PORTICO ;; nginx) port=$P_NGINX ;; haproxy) port=$P_HAPROXY ;; esac
       fi
-      # shellcheck disable=SC2046
       local before after result
+      # shellcheck disable=SC2046  # one pid per word
       before=$(cpu_ticks $(proxy_pids $proxy))
       if [[ $conns == s_time ]]; then
         result=$(run_s_time "$port" "$path")
@@ -205,6 +206,7 @@ echo "Route compilation and lookup (tests/bench/route_bench):"
 "$BUILD/tests/bench/route_bench" --snapshot "$WORK/10k.snap" 10000
 "$PORTICO" proxy --snapshot "$WORK/10k.snap" --http-address 127.0.0.1 --http-port 0 --workers 2 >"$WORK/10k.out" 2>/dev/null &
 PID10K=$!
+# shellcheck disable=SC2206  # a pid is one word
 PIDS+=($PID10K)
 for _ in $(seq 1 100); do grep -q listening "$WORK/10k.out" && break; sleep 0.05; done
 echo "proxy RSS with 10k Ingresses (2 workers): $(rss_kib $PID10K) KiB"

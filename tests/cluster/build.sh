@@ -81,6 +81,7 @@ if [[ ! -f pkg/generated/openapi/zz_generated.openapi.go ]]; then
   go build -o "$WORK/openapi-gen" ./vendor/k8s.io/kube-openapi/cmd/openapi-gen
   # The package directories tagged +k8s:openapi-gen=, found the way Makefile.generated_files'
   # gen_openapi finds them (any .go file with a +k8s: tag; staging reached through vendor/).
+  # shellcheck disable=SC2038  # Go source paths are plain
   pkgs=$(find -L pkg cmd plugin vendor/k8s.io third_party -type f -name '*.go' 2>/dev/null |
     xargs grep -l '^// *+k8s:' | xargs grep -l '+k8s:openapi-gen=' | xargs -n1 dirname |
     LC_ALL=C sort -u | grep -v -e '^vendor/k8s.io/code-generator/' -e '^vendor/k8s.io/sample-apiserver/' |

@@ -89,7 +89,7 @@ chmod 600 tokens.csv
 ETCD_PORT=$(free_port)
 ETCD_PEER_PORT=$(free_port)
 APISERVER_PORT=$(free_port)
-cat >env <<ENV
+cat >./env <<ENV
 BIN=$BIN
 ETCD_PORT=$ETCD_PORT
 APISERVER_PORT=$APISERVER_PORT
@@ -104,7 +104,7 @@ etcd --data-dir "$DIR/etcd" --name portico-test \
   --initial-cluster "portico-test=http://127.0.0.1:$ETCD_PEER_PORT" --unsafe-no-fsync=true \
   >"$DIR/etcd.log" 2>&1 &
 ETCD_PID=$!
-echo "ETCD_PID=$ETCD_PID" >>env
+echo "ETCD_PID=$ETCD_PID" >>./env
 wait_for 30 "$ETCD_PID" etcd curl -fsS "http://127.0.0.1:$ETCD_PORT/health"
 log "etcd ready on 127.0.0.1:$ETCD_PORT (pid $ETCD_PID)"
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Reading Certificates from a `portico local` state directory (source this file; set STATE).
 
 cert_field() {  # NAME KEY → a scalar from the Certificate's state file (first match)

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Manifest snippets for test and benchmark scripts (source this file). Each function prints one
 # YAML document preceded by "---".
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Checking a Prometheus exposition scraped from /metrics (source after checks.sh).
 
 # The sum of the samples named NAME that carry every LABEL="VALUE" given; empty when none.

@@ -20,6 +20,7 @@ cleanup() {
 }
 trap cleanup EXIT
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# shellcheck disable=SC2294  # the demo prints the command line, then runs it as typed
 run() { printf '$ %s\n' "$*"; eval "$@" || true; }
 in_use() { python3 -c "import socket,sys; s=socket.socket(); sys.exit(s.connect_ex(('127.0.0.1',$1))!=0)"; }
 for port in 8080 8443 9001 9002; do
@@ -91,6 +92,7 @@ echo "blog.example answered $(( ($(date +%s%N) - start) / 1000000 )) ms after th
 run curl -s -H "'Host: blog.example'" http://127.0.0.1:8080/
 
 if [[ -n $PEBBLE ]]; then
+  # shellcheck disable=SC2034  # read by certificate_state.sh
   STATE=$DIR/state
   # shellcheck source=../lib/certificate_state.sh
   source "$ROOT/tests/lib/certificate_state.sh"

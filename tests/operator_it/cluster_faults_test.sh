@@ -19,6 +19,7 @@ use_workdir portico-faults-it
 source "$HERE/scenarios.sh"
 : "${KUBECONFIG:?run under tests/cluster/with-cluster.sh}"
 CLUSTER=$PORTICO_CLUSTER_DIR
+# shellcheck disable=SC2034  # read by scenarios.sh
 if kubectl api-versions | grep -qx discovery.k8s.io/v1; then ES_API=discovery.k8s.io/v1; else ES_API=discovery.k8s.io/v1beta1; fi
 
 # A second apiserver on the same etcd: the way changes are made while the first is down.
@@ -28,7 +29,9 @@ SECOND=$CLUSTER/apiserver2.kubeconfig
 
 kubectl apply -f "$ROOT/crds/" >/dev/null
 kubectl wait --for condition=established --timeout=30s crd/ingressclassconfigs.portico.io >/dev/null
+# shellcheck disable=SC2034  # read by scenarios.sh
 HTTP_PORT=$(free_port)  # the config's; each replica listens on its own ports below
+# shellcheck disable=SC2034  # read by scenarios.sh
 HTTPS_PORT=$(free_port)
 PORT_A=$(free_port)
 PORT_B=$(free_port)
@@ -60,10 +63,10 @@ start_replica() {  # NAME
   wait_line "$WORK/$1.out" "listening on" 30 || fail "replica $1 started"
 }
 start_replica r1
-eventually "replica r1 leads" 15 1 "metric ${METRICS[r1]} portico_leader"
+check_eventually "replica r1 leads" 15 1 "metric ${METRICS[r1]} portico_leader"
 start_replica r2
 for r in r1 r2; do
-  eventually "replica $r serves" 10 backend-a "body live.test / ${PORT[$r]}"
+  check_eventually "replica $r serves" 10 backend-a "body live.test / ${PORT[$r]}"
   python3 "$HERE/../lib/keepalive_load.py" "${PORT[$r]}" live.test "$WORK/stop-$r" --max-seconds 170 \
     >"$WORK/load-$r.out" &
   PIDS+=($!)
@@ -93,15 +96,15 @@ check "both replicas answer new connections while the apiserver is down" "" \
 "$ROOT/tests/cluster/start.sh" "$CLUSTER" --apiserver 2>"$WORK/apiserver-restart.log" \
   || fail "the apiserver restarted: $(tail -n3 "$WORK/apiserver-restart.log")"
 for r in r1 r2; do
-  eventually "replica $r routes the Ingress created while its apiserver was down" 30 backend-b \
+  check_eventually "replica $r routes the Ingress created while its apiserver was down" 30 backend-b \
     "body late.test / ${PORT[$r]}"
 done
 backends_seen() {  # PORT → the distinct backends live.test reached in 20 requests
   for _ in $(seq 1 20); do body live.test / "$1"; done | sort -u | tr '\n' ' '
 }
-eventually "replica r2 balances over the endpoint added while its apiserver was down" 30 \
+check_eventually "replica r2 balances over the endpoint added while its apiserver was down" 30 \
   "backend-a backend-b " "backends_seen ${PORT[r2]}"
-eventually "the leader writes the address set while its apiserver was down" 30 192.0.2.31 \
+check_eventually "the leader writes the address set while its apiserver was down" 30 192.0.2.31 \
   "kubectl get ingress live -o jsonpath='{.status.loadBalancer.ingress[0].ip}'"
 
 # 2. The leader is SIGKILLed; the other replica takes over.
@@ -114,16 +117,16 @@ done
 [[ -n $leader ]] && pass "a replica leads after the apiserver came back ($leader)" || fail "a replica leads"
 [[ $leader == r1 ]] && other=r2 || other=r1
 touch "$WORK/stop-$leader"  # its clients end before it is killed: what is measured is the other
-for _ in $(seq 1 50); do [[ -s $WORK/load-$leader.out ]] && grep -q closed-cleanly "$WORK/ws-$leader.out" && break; sleep 0.1; done
+eventually 5 '[[ -s $WORK/load-$leader.out ]] && grep -q closed-cleanly "$WORK/ws-$leader.out"'
 { kill -KILL "${PID[$leader]}"; wait "${PID[$leader]}"; } 2>/dev/null
-eventually "replica $other takes over after the leader is SIGKILLed" 15 1 "metric ${METRICS[$other]} portico_leader"
+check_eventually "replica $other takes over after the leader is SIGKILLed" 15 1 "metric ${METRICS[$other]} portico_leader"
 kubectl patch ingressclassconfig portico --type merge -p '{"spec":{"statusPublishing":{"addresses":["192.0.2.32"]}}}' >/dev/null
-eventually "the new leader writes status" 15 192.0.2.32 \
+check_eventually "the new leader writes status" 15 192.0.2.32 \
   "kubectl get ingress live -o jsonpath='{.status.loadBalancer.ingress[0].ip}'"
 sleep 1
 touch "$WORK/stop-$other"
 wait_line "$WORK/ws-$other.out" closed-cleanly 10 || true
-for _ in $(seq 1 50); do [[ -s $WORK/load-$other.out ]] && break; sleep 0.1; done
+eventually 5 '[[ -s $WORK/load-$other.out ]]'
 
 read -r ok1 bad1 reconnects1 _ <"$WORK/load-$leader.out"
 read -r ok2 bad2 reconnects2 _ <"$WORK/load-$other.out"

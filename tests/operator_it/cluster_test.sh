@@ -83,18 +83,18 @@ M_B=$(free_port)
 P_B=$(free_port)
 start_replica replica-a "$M_A" --snapshot "$WORK/a.snapshot"
 A_PID=${PIDS[-1]}
-eventually "replica A leads" 15 1 "metric $M_A portico_leader"
+check_eventually "replica A leads" 15 1 "metric $M_A portico_leader"
 start_replica replica-b "$M_B" --snapshot "$WORK/b.snapshot" --http-port "$P_B" --https-port -2
 check "replica A serves traffic" backend-a "$(body live.test /)"
 check "replica B serves traffic too" backend-a "$(body live.test / "$P_B")"
 check "replica B follows" 0 "$(metric "$M_B" portico_leader)"
 publish_address 192.0.2.10
-eventually "the leader writes the new published address" 10 192.0.2.10 "ingress_lb_ip live"
+check_eventually "the leader writes the new published address" 10 192.0.2.10 "ingress_lb_ip live"
 check "the follower has written no status" 0 "$(metric "$M_B" portico_status_writes_total)"
 { kill -KILL "$A_PID"; wait "$A_PID"; } 2>/dev/null
-eventually "replica B takes over after the leader is killed" 15 1 "metric $M_B portico_leader"
+check_eventually "replica B takes over after the leader is killed" 15 1 "metric $M_B portico_leader"
 publish_address 192.0.2.20
-eventually "the new leader writes status" 10 192.0.2.20 "ingress_lb_ip live"
+check_eventually "the new leader writes status" 10 192.0.2.20 "ingress_lb_ip live"
 check "replica B kept serving through the takeover" backend-a "$(body live.test / "$P_B")"
 
 # What the leader's /metrics says about its Kubernetes API traffic, and promtool's lint.

@@ -16,6 +16,7 @@ source "$HERE/../lib/manifests.sh"
 STATE=$WORK/state
 mkdir -p "$STATE" "$WORK/manifests"
 mount -t tmpfs -o size=8m tmpfs "$STATE" 2>/dev/null || { echo "cannot mount a tmpfs (not root?): skipped"; exit 77; }
+# shellcheck disable=SC2154  # p is the loop variable inside the trap
 trap 'for p in "${PIDS[@]}" $OPERATOR_PID; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; umount "$STATE"; rm -rf "$WORK"' EXIT
 BACKEND_PORT=$(free_port)
 HTTP_PORT=$(free_port)
@@ -38,16 +39,16 @@ OPERATOR_PID=$!
 wait_line "$WORK/out" "listening on" 20 || { fail "portico local started"; cat "$WORK/err"; }
 served() { curl -s --max-time 2 -H "Host: $1" "http://127.0.0.1:$HTTP_PORT/" || echo "curl failed"; }
 status_saved() { grep -q '127.0.0.1' "$STATE/ingresses.networking.k8s.io/default/$1.yaml" 2>/dev/null; }
-for _ in $(seq 1 200); do status_saved a && break; sleep 0.05; done
+eventually 10 'status_saved a'
 check "before: a.test served, its status saved" "web yes" "$(served a.test) $(status_saved a && echo yes)"
 
 # Fill the filesystem, then change things.
 dd if=/dev/zero of="$STATE/filler" bs=4k 2>/dev/null
 check "the state filesystem is full" 0 "$(df --output=avail -B1 "$STATE" | tail -1 | tr -d ' ')"
 ingress b b.test
-for _ in $(seq 1 200); do [[ $(served b.test) == web ]] && break; sleep 0.05; done
+eventually 10 '[[ $(served b.test) == web ]]'
 check "with the disk full, a new Ingress is served all the same" web "$(served b.test)"
-for _ in $(seq 1 100); do grep -q 'state not saved' "$WORK/err" && break; sleep 0.05; done
+eventually 5 'grep -q "state not saved" "$WORK/err"'
 check "the failed write is logged with the reason" yes \
   "$(grep 'state not saved' "$WORK/err" | grep -q 'No space left on device' && echo yes || echo no)"
 check "no temporary file is left behind" "" "$(find "$STATE" -name '*.tmp')"
@@ -59,7 +60,7 @@ kill -0 "$OPERATOR_PID" && pass "portico local is still running" || fail "portic
 # Space returns: the next change is saved.
 rm -f "$STATE/filler"
 ingress b b.test 1
-for _ in $(seq 1 200); do status_saved b && break; sleep 0.05; done
+eventually 10 'status_saved b'
 check "space back: what could not be saved is saved (retried every 5 s)" yes "$(status_saved b && echo yes || echo no)"
 check "and served" web "$(served b.test)"
 echo "$PASSED passed, $FAILED failed"

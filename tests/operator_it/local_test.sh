@@ -14,6 +14,7 @@ source "$HERE/scenarios.sh"
 MANIFESTS=$WORK/manifests
 STATE=$WORK/state
 SNAPSHOT=$STATE/routes.snapshot
+# shellcheck disable=SC2034  # read by scenarios.sh
 ES_API=discovery.k8s.io/v1
 mkdir -p "$MANIFESTS" "$WORK/docs"
 
@@ -58,6 +59,7 @@ start_operator() {
   : >"$OPERATOR_OUT"
   "$PORTICO" local --manifests "$MANIFESTS" --state "$STATE" --metrics-address 127.0.0.1:0 \
     >"$OPERATOR_OUT" 2>>"$OPERATOR_ERR" &
+  # shellcheck disable=SC2034  # the EXIT trap of checks.sh stops it
   OPERATOR_PID=$!
 }
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # The operator's end-to-end scenarios, shared by the cluster driver (kubectl against a real
 # kube-apiserver) and the local driver (files in a manifest directory). Source it after defining:
 #   apply_doc NAME        apply the YAML on stdin (kept as $WORK/docs/NAME.yaml)
@@ -10,14 +11,12 @@
 # and WORK, PORTICO, HERE, with tests/lib/checks.sh sourced. Prints ok/FAIL lines; the driver
 # prints the totals.
 
-# Polls CMD (a string for eval) every 50 ms until it prints EXPECTED, at most SECONDS; then checks.
-eventually() {  # eventually DESCRIPTION SECONDS EXPECTED CMD
-  local got=""
-  for _ in $(seq 1 $(($2 * 20))); do
-    got=$(eval "$4" 2>/dev/null)
-    [[ "$got" == "$3" ]] && break
-    sleep 0.05
-  done
+# Polls CMD (a string for eval) until it prints EXPECTED, at most SECONDS; then checks.
+check_eventually() {  # check_eventually DESCRIPTION SECONDS EXPECTED CMD
+  # shellcheck disable=SC2034  # read by the condition eventually evaluates
+  local got="" expected=$3 command=$4
+  # shellcheck disable=SC2016  # expanded by eventually's eval (bash locals are dynamic)
+  eventually "$2" 'got=$(eval "$command" 2>/dev/null); [[ $got == "$expected" ]]'
   check "$1" "$3" "$got"
 }
 body() {  # body HOST PATH [PORT] → the response body (first line) or the status code when not 200
@@ -107,18 +106,18 @@ run_scenarios() {
   wait_line "$OPERATOR_OUT" "listening on" 30 || { fail "the operator started"; cat "$OPERATOR_ERR"; return; }
   pass "the operator started with its embedded proxy"
 
-  eventually "a request through the embedded proxy reaches the real backend" 10 backend-a "body web.test /"
+  check_eventually "a request through the embedded proxy reaches the real backend" 10 backend-a "body web.test /"
   check "an unknown host gets 404" 404 "$(body nobody.test /)"
-  eventually "status.loadBalancer of the served Ingress is written" 10 127.0.0.1 "ingress_lb_ip web"
-  eventually "IngressClassConfig Accepted=True" 10 True "config_condition Accepted"
-  eventually "IngressClassConfig Programmed=True" 10 True "config_condition Programmed"
+  check_eventually "status.loadBalancer of the served Ingress is written" 10 127.0.0.1 "ingress_lb_ip web"
+  check_eventually "IngressClassConfig Accepted=True" 10 True "config_condition Accepted"
+  check_eventually "IngressClassConfig Programmed=True" 10 True "config_condition Programmed"
 
   # TLS: a referenced Secret is served (SNI), with the class's HSTS; a rotated Secret goes live.
   make_pki
   doc_tls_secret secure-tls "$WORK/pki/1001.pem" "$WORK/pki/1001.key" | apply_doc secure-secret
   doc_ingress secure secure.test svc-a "" secure-tls | apply_doc secure
   local tls_curl=(curl -s --max-time 5 --cacert "$WORK/pki/ca.pem" --resolve "secure.test:$HTTPS_PORT:127.0.0.1")
-  eventually "HTTPS with the Ingress's TLS Secret reaches the backend" 10 backend-a \
+  check_eventually "HTTPS with the Ingress's TLS Secret reaches the backend" 10 backend-a \
     "${tls_curl[*]} https://secure.test:$HTTPS_PORT/"
   check "HSTS from the IngressClassConfig on HTTPS responses" "max-age=600" \
     "$("${tls_curl[@]}" -D - -o /dev/null "https://secure.test:$HTTPS_PORT/" | tr -d '\r' | sed -n 's/^strict-transport-security: //Ip')"
@@ -126,11 +125,11 @@ run_scenarios() {
     "$(curl -s -D - -o /dev/null -H 'Host: secure.test' "http://127.0.0.1:$HTTP_PORT/" | grep -i strict-transport)"
   check "the certificate served is the Secret's" 1001 "$(served_serial)"
   doc_tls_secret secure-tls "$WORK/pki/1002.pem" "$WORK/pki/1002.key" | apply_doc secure-secret
-  eventually "a rotated TLS Secret is served without a restart" 10 1002 "served_serial"
+  check_eventually "a rotated TLS Secret is served without a restart" 10 1002 "served_serial"
 
   # The class's TLS policy applies without a restart.
   doc_class TLSv1.3 | apply_doc class
-  eventually "minVersion TLSv1.3: a TLS 1.2 client is refused" 10 fail \
+  check_eventually "minVersion TLSv1.3: a TLS 1.2 client is refused" 10 fail \
     "${tls_curl[*]} --tlsv1.2 --tls-max 1.2 https://secure.test:$HTTPS_PORT/ >/dev/null && echo ok || echo fail"
   check "minVersion TLSv1.3: a TLS 1.3 client is served" backend-a \
     "$("${tls_curl[@]}" --tlsv1.3 "https://secure.test:$HTTPS_PORT/")"
@@ -143,14 +142,14 @@ run_scenarios() {
   }
   check "no body limit by default: a 4 KiB POST is forwarded" 200 "$(post_size 4096)"
   doc_class TLSv1.2 1024 | apply_doc class
-  eventually "proxy.maxBodyBytes 1024 applies live: a 4 KiB POST gets 413" 10 413 "post_size 4096"
+  check_eventually "proxy.maxBodyBytes 1024 applies live: a 4 KiB POST gets 413" 10 413 "post_size 4096"
   check "and a 512-byte POST is still forwarded" 200 "$(post_size 512)"
   doc_class TLSv1.2 | apply_doc class
-  eventually "the limit lifted live" 10 200 "post_size 4096"
+  check_eventually "the limit lifted live" 10 200 "post_size 4096"
 
   # An edit goes live.
   doc_ingress web web.test svc-b | apply_doc web
-  eventually "an Ingress edit goes live (backend switched)" 10 backend-b "body web.test /"
+  check_eventually "an Ingress edit goes live (backend switched)" 10 backend-b "body web.test /"
 
   # Another controller's class: not routed, status left alone.
   doc_ingress theirs theirs.test svc-a other | apply_doc theirs
@@ -160,21 +159,22 @@ run_scenarios() {
 
   # A rule that cannot be served becomes an Event that says why.
   doc_ingress broken broken.test no-such-service | apply_doc broken
-  eventually "a rule with an unknown Service gets a Warning Event" 10 ServiceNotFound \
+  check_eventually "a rule with an unknown Service gets a Warning Event" 10 ServiceNotFound \
     "event_reasons broken | grep -x ServiceNotFound | head -n1"
   check "an unknown Service answers 503" 503 "$(body broken.test /)"
 
   # EndpointSlice changes under keep-alive load: no request fails, both backends answer, and a
   # WebSocket opened before stays up (its tunnel keeps the backend it was routed to).
   doc_ingress live live.test svc-a | apply_doc live
-  eventually "a new Ingress goes live" 10 backend-a "body live.test /"
-  rm -f "$WORK/load.stop"
-  python3 "$HERE/../lib/keepalive_load.py" "$HTTP_PORT" live.test "$WORK/load.stop" >"$WORK/load.out" &
+  check_eventually "a new Ingress goes live" 10 backend-a "body live.test /"
+  rm -f "$WORK/load.stop" "$WORK/load.ready"
+  python3 "$HERE/../lib/keepalive_load.py" "$HTTP_PORT" live.test "$WORK/load.stop" \
+    --ready-file "$WORK/load.ready" >"$WORK/load.out" &
   local load=$!
   python3 "$HERE/../proxy_it/websocket_client.py" "$HTTP_PORT" live.test --hold "$WORK/load.stop" \
     >"$WORK/ws.out" 2>&1 &
   local ws=$!
-  sleep 0.3
+  eventually 10 '[[ -e $WORK/load.ready ]]'
   for i in $(seq 1 10); do
     local port=$PORT_A
     ((i % 2)) && port=$PORT_B
@@ -197,7 +197,7 @@ run_scenarios() {
 
   # A delete gives 404.
   delete_doc web
-  eventually "a deleted Ingress answers 404" 10 404 "body web.test /"
+  check_eventually "a deleted Ingress answers 404" 10 404 "body web.test /"
 
   # The operator restarts while a proxy keeps serving: a separate `portico proxy` follows the
   # same snapshot file; it serves throughout, and picks up changes made by the new operator.
@@ -207,10 +207,11 @@ run_scenarios() {
     >"$WORK/proxy.out" 2>"$WORK/proxy.err" &
   PIDS+=($!)
   wait_line "$WORK/proxy.out" "listening on" 10 || fail "the separate proxy started"
-  rm -f "$WORK/load.stop"
-  python3 "$HERE/../lib/keepalive_load.py" "$proxy_port" live.test "$WORK/load.stop" >"$WORK/load2.out" &
+  rm -f "$WORK/load.stop" "$WORK/load2.ready"
+  python3 "$HERE/../lib/keepalive_load.py" "$proxy_port" live.test "$WORK/load.stop" \
+    --ready-file "$WORK/load2.ready" >"$WORK/load2.out" &
   load=$!
-  sleep 0.3
+  eventually 10 '[[ -e $WORK/load2.ready ]]'
   kill -TERM "$OPERATOR_PID"
   wait "$OPERATOR_PID"
   check "the operator exits cleanly on SIGTERM" 0 $?
@@ -219,7 +220,7 @@ run_scenarios() {
   doc_ingress web web.test svc-a | apply_doc web
   start_operator
   wait_line "$OPERATOR_OUT" "listening on" 30 || fail "the operator restarted"
-  eventually "a change made while the operator was down goes live after its restart" 10 backend-a \
+  check_eventually "a change made while the operator was down goes live after its restart" 10 backend-a \
     "body web.test / $proxy_port"
   touch "$WORK/load.stop"
   wait $load

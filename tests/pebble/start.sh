@@ -77,7 +77,7 @@ pebble-challtestsrv -defaultIPv4 127.0.0.1 -defaultIPv6 "" -dns01 "127.0.0.1:$DN
   -https01 "" -tlsalpn01 "" -management "127.0.0.1:$CHALL_MGMT_PORT" >challtestsrv.log 2>&1 &
 CHALLTESTSRV_PID=$!
 launch_pebble "$DNS_PORT"
-cat >env <<ENV
+cat >./env <<ENV
 PEBBLE_DIRECTORY=https://127.0.0.1:$API_PORT/dir
 PEBBLE_CA=$DIR/api-ca.pem
 PEBBLE_MANAGEMENT=https://127.0.0.1:$MGMT_PORT

@@ -32,7 +32,7 @@ wait_line "$WORK/a.log" ready 10 && wait_line "$WORK/b.log" ready 10 || { echo "
 # A test CA and certificates: app.test, *.wild.test, secure.test, and a default certificate.
 mkdir "$WORK/manifests" "$WORK/pki"
 (
-  cd "$WORK/pki"
+  cd "$WORK/pki" || exit 1
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem -days 2 \
     -subj /CN=portico-test-ca 2>/dev/null
   for spec in app:app.test:DNS:app.test wild:wild:DNS:*.wild.test secure:secure.test:DNS:secure.test \
@@ -314,9 +314,10 @@ check "an earlier republished route is gone (/v50 → back to /)" "200" "$("${C[
 # keep-alive load; the proxy keeps its last good table (and says so once per reason, and in a
 # metric), and takes the next good snapshot when one is written.
 rm -f "$WORK/fault.stop"
-python3 "$HERE/../lib/keepalive_load.py" "$PORT" app.test "$WORK/fault.stop" >"$WORK/fault.out" &
+python3 "$HERE/../lib/keepalive_load.py" "$PORT" app.test "$WORK/fault.stop" \
+  --ready-file "$WORK/fault.ready" >"$WORK/fault.out" &
 FAULT_LOAD=$!
-sleep 0.3
+eventually 10 '[[ -e $WORK/fault.ready ]]'
 head -c 5000 /dev/urandom >"$WORK/garbage"
 cat "$WORK/garbage" >"$WORK/routes.snap"
 sleep 0.3
@@ -361,6 +362,7 @@ M2_PORT=$(free_port)
 (ulimit -n 64 && exec "$PORTICO" proxy --snapshot "$WORK/routes.snap" --http-address 127.0.0.1 --http-port 0 \
   --https-port -2 --workers 1 --metrics-address "127.0.0.1:$M2_PORT") >"$WORK/proxy64.out" 2>"$WORK/proxy64.err" &
 P64=$!
+# shellcheck disable=SC2206  # a pid is one word
 PIDS+=($P64)
 wait_line "$WORK/proxy64.out" "listening on" 10 || fail "the fd-limited proxy started"
 PORT64=$(sed -n 's/.*http:\/\/127.0.0.1:\([0-9]*\) .*/\1/p' "$WORK/proxy64.out")

@@ -67,7 +67,7 @@ for n in $(seq 0 19); do churn_ingress "$n" 0 | put "churn-$n"; done
 if [[ $MODE == --cluster ]]; then
   # The applies are asynchronous: the operator starts once the class and its config are there
   # (before them it would take built-in listeners, which change only at a restart).
-  for _ in $(seq 1 100); do kubectl get ingress churn-19 >/dev/null 2>&1 && break; sleep 0.1; done
+  eventually 10 'kubectl get ingress churn-19 >/dev/null 2>&1'
   kubectl get ingressclassconfig portico >/dev/null || fail "the initial objects were applied"
   "$PORTICO" operator --kubeconfig "$KUBECONFIG" --snapshot "$WORK/routes.snapshot" \
     --metrics-address 127.0.0.1:0 >"$WORK/out" 2>"$WORK/err" 3>&- &
@@ -135,7 +135,7 @@ check "threads flat" "$threads0" "$threads1"
 kill -0 "$OPERATOR_PID" && pass "portico still running" || fail "portico died"
 if [[ $MODE == --cluster ]]; then
   exec 3>&-
-  for _ in $(seq 1 100); do [[ -s $WORK/applied ]] && break; sleep 0.1; done
+  eventually 10 '[[ -s $WORK/applied ]]'
   read -r _ applied _ apply_failed <"$WORK/applied"
   echo "# server-side applies: ${applied:-0} accepted, ${apply_failed:-?} refused"
   check "every change was accepted by the apiserver" 0 "${apply_failed:-?}"
