@@ -52,10 +52,6 @@ std::vector<std::string> validate(const CertificateSpec& spec) {
 }
 
 namespace {
-Json section(const Json& j, const char* name) {
-  auto it = j.find(name);
-  return it != j.end() && it->is_object() ? *it : Json::object();
-}
 // Status strings are written as null when empty (see stringOrNull) and read back as "".
 std::string text(const Json& j, const char* name) {
   auto it = j.find(name);
@@ -139,11 +135,11 @@ void to_json(Json& j, const CertificateStatus& in) {
 void from_json(const Json& j, Certificate& out) {
   out = Certificate{};
   out.metadata = j.value("metadata", Json::object()).get<ObjectMeta>();
-  const Json spec = section(j, "spec");
+  const Json spec = objectAt(j, "spec");
   auto& s = out.spec;
   s.secret_name = spec.value("secretName", "");
   s.dns_names = spec.value("dnsNames", std::vector<std::string>{});
-  s.issuer = section(spec, "issuerRef").value("name", "");
+  s.issuer = objectAt(spec, "issuerRef").value("name", "");
   if (auto rb = spec.find("renewBefore"); rb != spec.end() && rb->is_string()) {
     s.renew_before = parseDuration(rb->get<std::string>());
     if (!s.renew_before)
@@ -152,14 +148,14 @@ void from_json(const Json& j, Certificate& out) {
   }
   if (auto p = spec.find("renewBeforePercentage"); p != spec.end() && p->is_number_integer())
     s.renew_before_percentage = p->get<int64_t>();
-  const Json key = section(spec, "privateKey");
+  const Json key = objectAt(spec, "privateKey");
   s.private_key.algorithm = key.value("algorithm", s.private_key.algorithm);
   s.private_key.size = key.value("size", s.private_key.size);
   s.private_key.rotation_policy = key.value("rotationPolicy", s.private_key.rotation_policy);
-  const Json tmpl = section(spec, "secretTemplate");
+  const Json tmpl = objectAt(spec, "secretTemplate");
   s.secret_labels = tmpl.value("labels", std::map<std::string, std::string>{});
   s.secret_annotations = tmpl.value("annotations", std::map<std::string, std::string>{});
-  out.status = section(j, "status").get<CertificateStatus>();
+  out.status = objectAt(j, "status").get<CertificateStatus>();
 }
 
 void to_json(Json& j, const Certificate& in) {

@@ -6,11 +6,6 @@ namespace portico::crds {
 
 namespace {
 
-Json section(const Json& j, const char* name) {
-  auto it = j.find(name);
-  return it != j.end() && it->is_object() ? *it : Json::object();
-}
-
 std::optional<ObjectKey> secretRef(const Json& j, const char* name) {
   auto it = j.find(name);
   if (it == j.end() || !it->is_object()) return std::nullopt;
@@ -98,32 +93,32 @@ void to_json(Json& j, const IngressClassConfigStatus& in) {
 void from_json(const Json& j, IngressClassConfig& out) {
   out = IngressClassConfig{};
   out.metadata = j.value("metadata", Json::object()).get<ObjectMeta>();
-  const Json spec = section(j, "spec");
+  const Json spec = objectAt(j, "spec");
   IngressClassConfigSpec& s = out.spec;
 
-  const Json listeners = section(spec, "listeners");
+  const Json listeners = objectAt(spec, "listeners");
   s.listeners.address = listeners.value("address", s.listeners.address);
-  s.listeners.http_port = section(listeners, "http").value("port", s.listeners.http_port);
-  s.listeners.https_port = section(listeners, "https").value("port", s.listeners.https_port);
+  s.listeners.http_port = objectAt(listeners, "http").value("port", s.listeners.http_port);
+  s.listeners.https_port = objectAt(listeners, "https").value("port", s.listeners.https_port);
   s.default_certificate = secretRef(spec, "defaultCertificate");
   s.ssl_redirect = spec.value("sslRedirect", s.ssl_redirect);
 
-  const Json tls = section(spec, "tls");
+  const Json tls = objectAt(spec, "tls");
   s.tls.min_version = tls.value("minVersion", s.tls.min_version);
   s.tls.ciphers = tls.value("ciphers", s.tls.ciphers);
   s.tls.cipher_suites = tls.value("cipherSuites", s.tls.cipher_suites);
 
-  const Json hsts = section(spec, "hsts");
+  const Json hsts = objectAt(spec, "hsts");
   s.hsts.enabled = hsts.value("enabled", s.hsts.enabled);
   s.hsts.max_age_seconds = hsts.value("maxAgeSeconds", s.hsts.max_age_seconds);
   s.hsts.include_subdomains = hsts.value("includeSubDomains", s.hsts.include_subdomains);
   s.hsts.preload = hsts.value("preload", s.hsts.preload);
 
-  const Json publishing = section(spec, "statusPublishing");
+  const Json publishing = objectAt(spec, "statusPublishing");
   s.status_publishing.addresses = publishing.value("addresses", std::vector<std::string>{});
   s.status_publishing.service = secretRef(publishing, "service");
 
-  const Json proxy = section(spec, "proxy");
+  const Json proxy = objectAt(spec, "proxy");
   ProxyTuning& p = s.proxy;
   p.workers = proxy.value("workers", p.workers);
   p.header_timeout_seconds = proxy.value("headerTimeoutSeconds", p.header_timeout_seconds);
@@ -146,7 +141,7 @@ void from_json(const Json& j, IngressClassConfig& out) {
     if (auto e = a->find("externalAccountBinding"); e != a->end() && e->is_object()) {
       ExternalAccountBinding eab;
       eab.key_id = e->value("keyID", "");
-      const Json ref = section(*e, "keySecretRef");
+      const Json ref = objectAt(*e, "keySecretRef");
       eab.key_secret = {{ref.value("namespace", "default"), ref.value("name", "")},
                         ref.value("key", "secret")};
       acme.external_account_binding = eab;
@@ -155,7 +150,7 @@ void from_json(const Json& j, IngressClassConfig& out) {
     acme.profile = a->value("profile", "");
     s.acme = std::move(acme);
   }
-  out.status = section(j, "status").get<IngressClassConfigStatus>();
+  out.status = objectAt(j, "status").get<IngressClassConfigStatus>();
 }
 
 void to_json(Json& j, const IngressClassConfig& in) {

@@ -59,6 +59,11 @@ std::vector<LoadBalancerIngress> loadBalancerFromStatus(const Json& status) {
   return out;
 }
 
+Json objectAt(const Json& j, const char* name) {
+  auto it = j.find(name);
+  return it != j.end() && it->is_object() ? *it : Json::object();
+}
+
 Json loadBalancerToJson(const std::vector<LoadBalancerIngress>& entries) {
   Json list = Json::array();
   for (const auto& e : entries) {

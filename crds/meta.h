@@ -53,6 +53,9 @@ struct LoadBalancerIngress {
 std::vector<LoadBalancerIngress> loadBalancerFromStatus(const Json& status);
 Json loadBalancerToJson(const std::vector<LoadBalancerIngress>& entries);
 
+// The object at j[name], or {} when it is absent or not an object (lenient decoding).
+Json objectAt(const Json& j, const char* name);
+
 void from_json(const Json& j, OwnerReference& out);
 void to_json(Json& j, const OwnerReference& in);
 void from_json(const Json& j, ObjectMeta& out);

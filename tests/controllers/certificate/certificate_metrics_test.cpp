@@ -10,9 +10,9 @@ using portico::testing::sampleValue;
 
 namespace {
 
-std::shared_ptr<const crds::Certificate> certificate(const std::string& name,
-                                                     const std::string& ready,
-                                                     const std::string& not_after) {
+std::shared_ptr<const crds::Certificate> makeCertificate(const std::string& name,
+                                                         const std::string& ready,
+                                                         const std::string& not_after) {
   auto cert = std::make_shared<crds::Certificate>();
   cert->metadata.namespace_ = "shop";
   cert->metadata.name = name;
@@ -33,8 +33,8 @@ std::string labels(const std::string& name) {
 
 TEST_CASE("certificate metrics: cert-manager's series per Certificate, read from the cache") {
   std::vector<std::shared_ptr<const crds::Certificate>> cache = {
-      certificate("web-tls", "True", "2027-01-31T00:00:00Z"), certificate("api-tls", "False", ""),
-      certificate("new-tls", "", "")};
+      makeCertificate("web-tls", "True", "2027-01-31T00:00:00Z"),
+      makeCertificate("api-tls", "False", ""), makeCertificate("new-tls", "", "")};
   auto collectable = controllers::certificate::makeCertificateMetrics([&cache] { return cache; });
   metrics::addCollectable(collectable);
   std::string text = metrics::exposition();

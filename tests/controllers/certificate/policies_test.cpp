@@ -16,8 +16,8 @@ using namespace std::chrono_literals;
 using crds::Json;
 
 namespace {
-using Clock = std::chrono::system_clock;
-const Clock::time_point kStart = Clock::from_time_t(1800000000);
+using WallClock = std::chrono::system_clock;
+const WallClock::time_point kStart = WallClock::from_time_t(1800000000);
 
 crds::Certificate cert(std::vector<std::string> names, Json spec_extra = Json::object()) {
   Json spec = {{"secretName", "app-tls"}, {"dnsNames", names}};
@@ -54,7 +54,7 @@ TEST_CASE("renewal time: 2/3 of the lifetime by default, renewBefore, renewBefor
 }
 
 TEST_CASE("issuance trigger: each reason in order, none for a good Secret") {
-  const auto now = Clock::now();
+  const auto now = WallClock::now();
   auto good = testing::makeCertificate({"app.test", "www.app.test"}, now - 1h, now + 90 * 24h);
   auto c = cert({"app.test", "www.app.test"});
   struct Row {
@@ -93,7 +93,7 @@ TEST_CASE("issuance trigger: each reason in order, none for a good Secret") {
 }
 
 TEST_CASE("renewal requested: satisfied once the Secret carries the same value") {
-  const auto now = Clock::now();
+  const auto now = WallClock::now();
   auto good = testing::makeCertificate({"app.test"}, now - 1h, now + 90 * 24h);
   auto c = cert({"app.test"});
   c.metadata.annotations[certificate::kRenewAnnotation] = "1";
@@ -126,7 +126,7 @@ TEST_CASE("ARI (RFC 9773): a stable moment inside the CA's window; the earlier t
   CHECK(certificate::renewalTime(not_before, not_after, spec, kStart + 80 * 24h) ==
         kStart + 60 * 24h);  // the user's policy stays a bound
 
-  const auto now = Clock::now();
+  const auto now = WallClock::now();
   auto good = testing::makeCertificate({"app.test"}, now - 1h, now + 90 * 24h);
   auto c = cert({"app.test"});
   auto secret = secretFor(good);
@@ -138,7 +138,7 @@ TEST_CASE("ARI (RFC 9773): a stable moment inside the CA's window; the earlier t
 }
 
 TEST_CASE("ca.crt: the root when the chain carries it, nothing otherwise") {
-  const auto now = Clock::now();
+  const auto now = WallClock::now();
   auto root = testing::makeCertificate({"root.ca"}, now - 1h, now + 900 * 24h, nullptr, true);
   auto intermediate =
       testing::makeCertificate({"intermediate.ca"}, now - 1h, now + 900 * 24h, &root, true);

@@ -9,9 +9,9 @@ using namespace portico::controllers::selection;
 using crds::Json;
 
 namespace {
-std::shared_ptr<const crds::IngressClass> cls(const std::string& name,
-                                              const std::string& controller,
-                                              bool is_default = false) {
+std::shared_ptr<const crds::IngressClass> ingressClass(const std::string& name,
+                                                       const std::string& controller,
+                                                       bool is_default = false) {
   Json j = {{"metadata", {{"name", name}}}, {"spec", {{"controller", controller}}}};
   if (is_default)
     j["metadata"]["annotations"]["ingressclass.kubernetes.io/is-default-class"] = "true";
@@ -27,7 +27,8 @@ crds::Ingress ing(const std::string& spec_class, const std::string& legacy) {
 
 TEST_CASE("class selection: ingressClassName, the legacy annotation, then the default class") {
   std::vector<std::shared_ptr<const crds::IngressClass>> classes = {
-      cls("portico", crds::kPorticoController), cls("nginx", "k8s.io/ingress-nginx")};
+      ingressClass("portico", crds::kPorticoController),
+      ingressClass("nginx", "k8s.io/ingress-nginx")};
   struct Row {
     const char* name;
     std::string spec_class, legacy;
@@ -48,7 +49,9 @@ TEST_CASE("class selection: ingressClassName, the legacy annotation, then the de
     }
   }
   SUBCASE("no class: our default class takes it; another's default does not") {
-    CHECK(servingClass(ing("", ""), {cls("portico", crds::kPorticoController, true)}) == "portico");
-    CHECK(servingClass(ing("", ""), {cls("nginx", "k8s.io/ingress-nginx", true)}) == std::nullopt);
+    CHECK(servingClass(ing("", ""), {ingressClass("portico", crds::kPorticoController, true)}) ==
+          "portico");
+    CHECK(servingClass(ing("", ""), {ingressClass("nginx", "k8s.io/ingress-nginx", true)}) ==
+          std::nullopt);
   }
 }
