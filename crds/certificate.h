@@ -65,6 +65,10 @@ struct CertificateStatus {
   std::optional<OrderProgress> order;
 };
 
+// The Certificate's conditions (cert-manager's names).
+inline constexpr const char* kConditionReady = "Ready";
+inline constexpr const char* kConditionIssuing = "Issuing";
+
 struct Certificate {
   ObjectMeta metadata;
   CertificateSpec spec;

@@ -17,6 +17,7 @@ namespace portico::crds {
 
 inline constexpr const char* kPorticoGroup = "portico.io";
 inline constexpr const char* kPorticoVersion = "v1alpha1";
+inline constexpr const char* kPorticoApiVersion = "portico.io/v1alpha1";  // group/version
 
 struct ListenerSettings {
   std::string address = "0.0.0.0";

@@ -2,10 +2,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "acme/csr.h"
-#include "acme/http01.h"
-#include "controllers/certificate/certificate_key.h"
-#include "controllers/certificate/order_machine.h"
 #include "controllers/certificate/policies.h"
 #include "controllers/certificate/readiness.h"
 #include "controllers/certificate/replica_check.h"
@@ -24,6 +20,11 @@ kube::Resource certificates() {
   return {crds::kPorticoGroup, crds::kPorticoVersion, "certificates", true};
 }
 
+ObjectReference CertificateReconciler::referenceTo(const crds::Certificate& cert) {
+  return {crds::kPorticoApiVersion, "Certificate", cert.metadata.namespace_, cert.metadata.name,
+          cert.metadata.uid};
+}
+
 namespace {
 
 runtime::Result after(std::chrono::milliseconds delay) {
@@ -34,11 +35,6 @@ std::string joinReplicas(const std::vector<std::string>& replicas) {
   std::string names;
   for (const auto& replica : replicas) names += (names.empty() ? "" : ", ") + replica;
   return names;
-}
-
-std::chrono::milliseconds pollDelay(const acme::AcmeClient& acme) {
-  auto hint = acme.lastRetryAfter().value_or(std::chrono::seconds(0));
-  return std::clamp<std::chrono::milliseconds>(hint, 250ms, 30s);
 }
 
 }  // namespace
@@ -114,17 +110,18 @@ Expected<runtime::Result> CertificateReconciler::fail(crds::Certificate& cert,
   cert.status.order.reset();
   cert.status.failed_issuance_attempts += 1;
   cert.status.last_failure_time = now();
-  crds::setCondition(cert.status.conditions,
-                     {"Issuing", "False", reason, message, "", cert.metadata.generation}, now());
-  if (const auto* ready = crds::findCondition(cert.status.conditions, "Ready");
+  crds::setCondition(
+      cert.status.conditions,
+      {crds::kConditionIssuing, "False", reason, message, "", cert.metadata.generation}, now());
+  if (const auto* ready = crds::findCondition(cert.status.conditions, crds::kConditionReady);
       !ready || ready->status != "True")
-    crds::setCondition(cert.status.conditions,
-                       {"Ready", "False", reason, message, "", cert.metadata.generation}, now());
+    crds::setCondition(
+        cert.status.conditions,
+        {crds::kConditionReady, "False", reason, message, "", cert.metadata.generation}, now());
   auto delay = failureBackoff(cert.status.failed_issuance_attempts, options_.backoff_base,
                               options_.backoff_cap);
-  events_.record({"portico.io/v1alpha1", "Certificate", cert.metadata.namespace_,
-                  cert.metadata.name, cert.metadata.uid},
-                 "Warning", reason, message + "; retrying in " + crds::formatDuration(delay));
+  events_.record(referenceTo(cert), "Warning", reason,
+                 message + "; retrying in " + crds::formatDuration(delay));
   if (Status st = writeStatus(cert); !st) return st;
   return after(delay);
 }
@@ -145,17 +142,17 @@ Expected<runtime::Result> CertificateReconciler::secretOwnedByOther(crds::Certif
                               "secretName, or add the annotation to hand it over";
   const crds::CertificateStatus before = cert.status;
   cert.status.order.reset();
-  crds::setCondition(cert.status.conditions,
-                     {"Ready", "False", kSecretOwnedByOther, message, "", cert.metadata.generation},
-                     now());
   crds::setCondition(
       cert.status.conditions,
-      {"Issuing", "False", kSecretOwnedByOther, message, "", cert.metadata.generation}, now());
+      {crds::kConditionReady, "False", kSecretOwnedByOther, message, "", cert.metadata.generation},
+      now());
+  crds::setCondition(cert.status.conditions,
+                     {crds::kConditionIssuing, "False", kSecretOwnedByOther, message, "",
+                      cert.metadata.generation},
+                     now());
   if (!crds::sameConditions(before.conditions, cert.status.conditions) ||
       before.order.has_value() != cert.status.order.has_value()) {
-    events_.record({"portico.io/v1alpha1", "Certificate", cert.metadata.namespace_,
-                    cert.metadata.name, cert.metadata.uid},
-                   "Warning", kSecretOwnedByOther, message);
+    events_.record(referenceTo(cert), "Warning", kSecretOwnedByOther, message);
     if (Status st = writeStatus(cert); !st) return st;
   }
   return after(std::chrono::minutes(5));  // a change of the Secret enqueues it sooner
@@ -180,9 +177,10 @@ Expected<runtime::Result> CertificateReconciler::reconcile(const runtime::Reques
   if (auto errors = crds::validate(cert.spec); !errors.empty()) {
     std::string message;
     for (const auto& e : errors) message += (message.empty() ? "" : "; ") + e;
-    crds::setCondition(cert.status.conditions,
-                       {"Ready", "False", "InvalidSpec", message, "", cert.metadata.generation},
-                       now());
+    crds::setCondition(
+        cert.status.conditions,
+        {crds::kConditionReady, "False", "InvalidSpec", message, "", cert.metadata.generation},
+        now());
     if (Status st = writeStatus(cert); !st) return st;
     return runtime::terminalError(Status(ErrorCode::InvalidArgument, message));
   }
@@ -201,9 +199,10 @@ Expected<runtime::Result> CertificateReconciler::reconcile(const runtime::Reques
     std::string message = config_name.empty()
                               ? "no IngressClassConfig issues certificates (set spec.issuerRef)"
                               : "IngressClassConfig " + config_name + " has no spec.acme";
-    crds::setCondition(cert.status.conditions,
-                       {"Issuing", "False", "NoIssuer", message, "", cert.metadata.generation},
-                       now());
+    crds::setCondition(
+        cert.status.conditions,
+        {crds::kConditionIssuing, "False", "NoIssuer", message, "", cert.metadata.generation},
+        now());
     if (!crds::sameConditions(before.conditions, cert.status.conditions))
       if (Status st = writeStatus(cert); !st) return st;
     return runtime::Result{};  // a config change enqueues every Certificate again
@@ -218,10 +217,10 @@ Expected<runtime::Result> CertificateReconciler::reconcile(const runtime::Reques
   if (!cert.status.order) {
     updateReadiness(cert, current, clock_.now(), ari ? ari->renew_at : std::nullopt);
     if (!trigger) {
-      crds::setCondition(
-          cert.status.conditions,
-          {"Issuing", "False", "UpToDate", "no issuance needed", "", cert.metadata.generation},
-          now());
+      crds::setCondition(cert.status.conditions,
+                         {crds::kConditionIssuing, "False", "UpToDate", "no issuance needed", "",
+                          cert.metadata.generation},
+                         now());
       if (!crds::sameConditions(before.conditions, cert.status.conditions) ||
           before.renewal_time != cert.status.renewal_time ||
           before.observed_generation != cert.status.observed_generation)
@@ -259,55 +258,7 @@ Expected<runtime::Result> CertificateReconciler::reconcile(const runtime::Reques
       }
     }
   }
-  if (!cert.status.order) {
-    const std::string replaces = replacedCertId(request.key, current);
-    auto order = (*acme)->newOrder(cert.spec.dns_names, config->spec.acme->profile, replaces);
-    if (!order && !replaces.empty()) {
-      // RFC 9773 §5: a CA may refuse the replacement (e.g. already replaced); a plain order
-      // still renews.
-      log::warn(
-          "newOrder with replaces refused; ordering without it",
-          {{"certificate", cert.metadata.key().toString()}, {"error", order.error().message()}});
-      order = (*acme)->newOrder(cert.spec.dns_names, config->spec.acme->profile);
-    }
-    if (!order) {
-      // The CA forgot the account (its state lost, the account deactivated): not this
-      // Certificate's failure. The next attempt, soon, registers the key again (clientFor).
-      if ((*acme)->accountLost()) return order.error();
-      const ErrorCode code = order.error().code();
-      const bool unreachable = code == ErrorCode::Unavailable || code == ErrorCode::Timeout;
-      return fail(cert, unreachable ? "CAUnavailable" : "OrderFailed",
-                  "newOrder: " + order.error().message());
-    }
-    log::info("ACME order created", {{"certificate", cert.metadata.key().toString()},
-                                     {"order", order->url},
-                                     {"replaces", replaces}});
-    crds::OrderProgress progress;
-    progress.url = order->url;
-    progress.status = order->status;
-    progress.dns_names = cert.spec.dns_names;
-    progress.authorizations = order->authorizations;
-    progress.finalize = order->finalize;
-    cert.status.order = progress;
-    {
-      MutexLock lock(tokens_mutex_);
-      unsaved_orders_[request.key] = progress;  // until the status write below succeeds
-    }
-    crds::setCondition(cert.status.conditions,
-                       {"Issuing", "True", trigger ? trigger->reason : "Issuing",
-                        (trigger ? trigger->message + ": " : std::string()) + "order " + order->url,
-                        "", cert.metadata.generation},
-                       now());
-    if (Status st = writeStatus(cert); !st) return st;
-    events_.record({"portico.io/v1alpha1", "Certificate", cert.metadata.namespace_,
-                    cert.metadata.name, cert.metadata.uid},
-                   "Normal", trigger ? trigger->reason : "Issuing",
-                   (trigger ? trigger->message + "; " : std::string()) + "ordered from the CA" +
-                       (replaces.empty() ? "" : " (replaces " + replaces + ")"));
-    MutexLock lock(tokens_mutex_);
-    unsaved_orders_.erase(request.key);
-    return after(10ms);
-  }
+  if (!cert.status.order) return placeOrder(cert, **acme, *config, trigger, current);
   return advance(cert, **acme, *config, current);
 }
 
@@ -360,9 +311,7 @@ bool CertificateReconciler::replicasServe(const crds::Certificate& cert,
         names + "); asking the CA anyway";
     log::warn("replicas do not serve the challenge",
               {{"certificate", cert.metadata.key().toString()}, {"replicas", names}});
-    events_.record({"portico.io/v1alpha1", "Certificate", cert.metadata.namespace_,
-                    cert.metadata.name, cert.metadata.uid},
-                   "Warning", "ReplicasNotServing", message);
+    events_.record(referenceTo(cert), "Warning", "ReplicasNotServing", message);
     silent.clear();
     return true;
   }
@@ -374,7 +323,7 @@ Status CertificateReconciler::reportWaiting(crds::Certificate& cert,
   if (silent.empty()) return Status::ok();
   const auto before = cert.status.conditions;
   crds::setCondition(cert.status.conditions,
-                     {"Issuing", "True", "WaitingForReplicas",
+                     {crds::kConditionIssuing, "True", "WaitingForReplicas",
                       "the CA is asked to validate once every replica's proxy answers the "
                       "HTTP-01 challenges; not yet: " +
                           joinReplicas(silent),
@@ -385,167 +334,61 @@ Status CertificateReconciler::reportWaiting(crds::Certificate& cert,
 
 void CertificateReconciler::stepEvent(const crds::Certificate& cert, const std::string& reason,
                                       const std::string& message) {
-  events_.record({"portico.io/v1alpha1", "Certificate", cert.metadata.namespace_,
-                  cert.metadata.name, cert.metadata.uid},
-                 "Normal", reason, message);
+  events_.record(referenceTo(cert), "Normal", reason, message);
 }
 
-Expected<runtime::Result> CertificateReconciler::advance(crds::Certificate& cert,
-                                                         acme::AcmeClient& acme,
-                                                         const crds::IngressClassConfig& config,
-                                                         const crds::Secret* secret) {
-  crds::OrderProgress& o = *cert.status.order;
-  if (o.dns_names != cert.spec.dns_names)
-    return fail(cert, "SpecChanged", "spec.dnsNames changed during the order; starting again");
-
-  std::vector<std::string> silent_replicas;
-  const OrderStep step = nextOrderStep(cert.status.order, tokensLive(cert, silent_replicas));
-  // 1. The HTTP-01 challenges of every authorization still pending, into status.
-  if (step == OrderStep::FetchChallenges) {
-    auto thumbprint = acme.thumbprint();
-    if (!thumbprint) return thumbprint.error();
-    for (const auto& url : o.authorizations) {
-      auto authz = acme.authorization(url);
-      if (!authz) return fail(cert, "AuthorizationFailed", authz.error().message());
-      if (authz->status == "valid") continue;  // reused by the CA
-      const acme::Challenge* http01 = authz->challenge("http-01");
-      if (!http01)
-        return fail(cert, "NoHTTP01",
-                    "the CA offers no http-01 challenge for " + authz->identifier);
-      if (!acme::isValidToken(http01->token))
-        return fail(cert, "BadToken", "the CA sent a malformed challenge token");
-      o.challenges.push_back({authz->identifier, http01->token,
-                              acme::keyAuthorization(http01->token, *thumbprint), http01->url});
-    }
-    if (o.challenges.empty()) o.responded = true;
-    if (Status st = writeStatus(cert); !st) return st;
-    stepEvent(cert, "Presenting",
-              o.challenges.empty()
-                  ? std::string("the CA already holds valid authorizations for every name")
-                  : std::to_string(o.challenges.size()) +
-                        " HTTP-01 challenge(s) handed to the proxies (no solver pods)");
-    return after(10ms);
+// No order yet and a trigger fired: ask the CA for one (naming the certificate it replaces,
+// RFC 9773 §5), and remember it until its status write succeeds.
+Expected<runtime::Result> CertificateReconciler::placeOrder(crds::Certificate& cert,
+                                                            acme::AcmeClient& acme,
+                                                            const crds::IngressClassConfig& config,
+                                                            const std::optional<Trigger>& trigger,
+                                                            const crds::Secret* secret) {
+  const std::string replaces = replacedCertId(cert.metadata.key(), secret);
+  auto order = acme.newOrder(cert.spec.dns_names, config.spec.acme->profile, replaces);
+  if (!order && !replaces.empty()) {
+    // RFC 9773 §5: a CA may refuse the replacement (e.g. already replaced); a plain order
+    // still renews.
+    log::warn(
+        "newOrder with replaces refused; ordering without it",
+        {{"certificate", cert.metadata.key().toString()}, {"error", order.error().message()}});
+    order = acme.newOrder(cert.spec.dns_names, config.spec.acme->profile);
   }
-
-  // 2. The tokens must be live in the proxies before the CA may validate (see tokensLive).
-  if (step == OrderStep::AwaitTokens) {
-    if (Status st = reportWaiting(cert, silent_replicas); !st) return st;
-    return after(options_.replicas ? 100ms : 20ms);
-  }
-  if (step == OrderStep::RespondChallenges) {
-    for (const auto& c : o.challenges) {
-      auto responded = acme.respond(c.url);
-      if (!responded) return fail(cert, "ChallengeFailed", responded.error().message());
-    }
-    o.responded = true;
-    if (const auto* issuing = crds::findCondition(cert.status.conditions, "Issuing");
-        issuing && issuing->reason == "WaitingForReplicas")
-      crds::setCondition(cert.status.conditions,
-                         {"Issuing", "True", "ValidationRequested",
-                          "every replica answers the HTTP-01 challenges; the CA was asked to "
-                          "validate order " +
-                              o.url,
-                          "", cert.metadata.generation},
-                         now());
-    if (Status st = writeStatus(cert); !st) return st;
-    stepEvent(cert, "ValidationRequested",
-              "the proxies answer the challenges; the CA was asked to validate");
-    return after(250ms);
-  }
-
-  auto order = acme.order(o.url);
   if (!order) {
-    if (order.error().code() == ErrorCode::NotFound ||
-        order.error().code() == ErrorCode::InvalidArgument)
-      return fail(cert, "OrderLost", order.error().message());
-    return order.error();  // transient: retried with backoff by the controller
+    // The CA forgot the account (its state lost, the account deactivated): not this
+    // Certificate's failure. The next attempt, soon, registers the key again (clientFor).
+    if (acme.accountLost()) return order.error();
+    const ErrorCode code = order.error().code();
+    const bool unreachable = code == ErrorCode::Unavailable || code == ErrorCode::Timeout;
+    return fail(cert, unreachable ? "CAUnavailable" : "OrderFailed",
+                "newOrder: " + order.error().message());
   }
-  const std::string previous = o.status;
-  o.status = order->status;
-
-  const OrderAction action = actionForOrderStatus(order->status);
-  if (action == OrderAction::Fail) {
-    std::string why =
-        order->error ? order->error->describe()
-                     : "the order is " + (order->status.empty() ? std::string("?") : order->status);
-    for (const auto& url : o.authorizations) {
-      auto authz = acme.authorization(url);
-      if (!authz) continue;
-      for (const auto& c : authz->challenges)
-        if (c.error) why = authz->identifier + ": " + c.error->describe();
-    }
-    return fail(cert, "ValidationFailed", why);
+  log::info("ACME order created", {{"certificate", cert.metadata.key().toString()},
+                                   {"order", order->url},
+                                   {"replaces", replaces}});
+  crds::OrderProgress progress;
+  progress.url = order->url;
+  progress.status = order->status;
+  progress.dns_names = cert.spec.dns_names;
+  progress.authorizations = order->authorizations;
+  progress.finalize = order->finalize;
+  cert.status.order = progress;
+  {
+    MutexLock lock(tokens_mutex_);
+    unsaved_orders_[cert.metadata.key()] = progress;  // until the status write below succeeds
   }
-  if (action == OrderAction::Wait) {
-    if (previous != o.status)
-      if (Status st = writeStatus(cert); !st) return st;
-    return after(pollDelay(acme));
-  }
-  if (action == OrderAction::Finalize) {
-    // The key of the CSR is kept in a Secret first: a restart between finalize and download
-    // must not lose it.
-    auto key_pem = nextCertificateKey(cert, secret);
-    if (!key_pem) return fail(cert, "KeyFailed", key_pem.error().message());
-    const crds::Secret next = nextKeySecret(cert, *key_pem);
-    if (Status st = putSecret(client_, next); !st) return st;
-    auto key = parsePrivateKey(*key_pem);
-    if (!key) return fail(cert, "KeyFailed", key.error().message());
-    auto csr = acme::makeCsr(key->get(), cert.spec.dns_names);
-    if (!csr) return fail(cert, "CSRFailed", csr.error().message());
-    auto finalized = acme.finalize(*order, *csr);
-    if (!finalized) return fail(cert, "FinalizeFailed", finalized.error().message());
-    o.status = finalized->status;
-    o.next_key_secret = next.metadata.name;
-    if (Status st = writeStatus(cert); !st) return st;
-    stepEvent(cert, "Finalized",
-              "validated; the CSR for " + std::to_string(cert.spec.dns_names.size()) +
-                  " name(s) was sent (its key waits in Secret " + next.metadata.name + ")");
-    return after(pollDelay(acme));
-  }
-
-  // 3. Issued: download (the preferred chain when asked), then the Secret.
-  auto chain = acme.certificate(order->certificate);
-  if (!chain) return fail(cert, "DownloadFailed", chain.error().message());
-  std::string chain_pem = chain->pem;
-  if (!config.spec.acme->preferred_chain.empty() && !chain->alternates.empty()) {
-    std::vector<std::string> chains = {chain->pem};
-    for (const auto& url : chain->alternates)
-      if (auto alternate = acme.certificate(url)) chains.push_back(alternate->pem);
-    chain_pem = chains[acme::choosePreferredChain(chains, config.spec.acme->preferred_chain)];
-  }
-  auto next = getSecret(client_, {cert.metadata.namespace_, o.next_key_secret});
-  if (!next) return next.error();
-  if (!*next || !(*next)->find("tls.key"))
-    return fail(cert, "KeyLost", "the private key Secret " + o.next_key_secret + " is gone");
-  const std::string key_pem = *(*next)->find("tls.key");
-  if (auto pair = checkTlsPair(chain_pem, key_pem, clock_.now()); !pair)
-    return fail(cert, "BadCertificate", "the CA's certificate: " + pair.error().message());
-  if (Status st = writeSecret(cert, chain_pem, key_pem); !st) return st;
-  // The CSR's key now lives in the TLS Secret. A copy left behind is owned by the Certificate
-  // (deleted with it) and replaced by the next order's key: a failed delete is worth a log line.
-  if (Status st = deleteSecret(client_, {cert.metadata.namespace_, o.next_key_secret}); !st)
-    log::warn("the next-key Secret was not deleted",
-              {{"secret", o.next_key_secret}, {"error", st.toString()}});
-
-  cert.status.order.reset();
-  cert.status.revision += 1;
-  cert.status.failed_issuance_attempts = 0;
-  cert.status.last_failure_time.clear();
-  auto written = getSecret(client_, {cert.metadata.namespace_, cert.spec.secret_name});
-  renewal_info_.forget(cert.metadata.key());
-  updateReadiness(cert, written && *written ? written->get() : nullptr, clock_.now(), std::nullopt);
   crds::setCondition(cert.status.conditions,
-                     {"Issuing", "False", "Issued",
-                      "certificate revision " + std::to_string(cert.status.revision) + " issued",
+                     {crds::kConditionIssuing, "True", trigger ? trigger->reason : "Issuing",
+                      (trigger ? trigger->message + ": " : std::string()) + "order " + order->url,
                       "", cert.metadata.generation},
                      now());
-  events_.record({"portico.io/v1alpha1", "Certificate", cert.metadata.namespace_,
-                  cert.metadata.name, cert.metadata.uid},
-                 "Normal", "Issued",
-                 "certificate issued into Secret " + cert.spec.secret_name + ", valid until " +
-                     cert.status.not_after);
   if (Status st = writeStatus(cert); !st) return st;
-  return after(1s);
+  events_.record(referenceTo(cert), "Normal", trigger ? trigger->reason : "Issuing",
+                 (trigger ? trigger->message + "; " : std::string()) + "ordered from the CA" +
+                     (replaces.empty() ? "" : " (replaces " + replaces + ")"));
+  MutexLock lock(tokens_mutex_);
+  unsaved_orders_.erase(cert.metadata.key());
+  return after(10ms);
 }
 
 }  // namespace portico::controllers::certificate

@@ -12,8 +12,9 @@
 // When the CA offers ARI (RFC 9773), its suggested window can bring the renewal forward, and the
 // renewal's order names the certificate it replaces.
 // Split by concern: policies.h (trigger, renewal time), accounts.h + certificate_key.h (keys),
-// order_machine.h (the order's next step), readiness.h (Ready), renewal_info.h (ARI); this file
-// drives the issuing.
+// order_machine.h (the order's next step), readiness.h (Ready), renewal_info.h (ARI); this
+// class drives the issuing: reconciler.cpp up to the order, reconciler_steps.cpp one function
+// per step of an order under way.
 // The Ready condition follows the Secret: a valid certificate that covers spec.dnsNames.
 #pragma once
 
@@ -23,6 +24,7 @@
 
 #include "acme/client.h"
 #include "controllers/certificate/accounts.h"
+#include "controllers/certificate/policies.h"
 #include "controllers/certificate/renewal_info.h"
 #include "controllers/common/event_recorder.h"
 #include "controllers/routes/publisher.h"
@@ -67,9 +69,31 @@ public:
   Expected<runtime::Result> reconcile(const runtime::Request& request) override;
 
 private:
+  // No order yet and a trigger fired: newOrder (reconciler.cpp).
+  Expected<runtime::Result> placeOrder(crds::Certificate& cert, acme::AcmeClient& acme,
+                                       const crds::IngressClassConfig& config,
+                                       const std::optional<Trigger>& trigger,
+                                       const crds::Secret* secret);
+  // An order under way: the one step order_machine.h names (reconciler_steps.cpp).
   Expected<runtime::Result> advance(crds::Certificate& cert, acme::AcmeClient& acme,
                                     const crds::IngressClassConfig& config,
                                     const crds::Secret* secret);
+  Expected<runtime::Result> fetchChallenges(crds::Certificate& cert, acme::AcmeClient& acme);
+  Expected<runtime::Result> awaitTokens(crds::Certificate& cert,
+                                        const std::vector<std::string>& silent_replicas);
+  Expected<runtime::Result> respondChallenges(crds::Certificate& cert, acme::AcmeClient& acme);
+  Expected<runtime::Result> pollOrder(crds::Certificate& cert, acme::AcmeClient& acme,
+                                      const crds::IngressClassConfig& config,
+                                      const crds::Secret* secret);
+  Expected<runtime::Result> validationFailed(crds::Certificate& cert, acme::AcmeClient& acme,
+                                             const acme::Order& order);
+  Expected<runtime::Result> finalizeOrder(crds::Certificate& cert, acme::AcmeClient& acme,
+                                          const acme::Order& order, const crds::Secret* secret);
+  Expected<runtime::Result> downloadCertificate(crds::Certificate& cert, acme::AcmeClient& acme,
+                                                const acme::Order& order,
+                                                const crds::IngressClassConfig& config);
+  // The Certificate as the object of an Event.
+  static ObjectReference referenceTo(const crds::Certificate& cert);
   // Whether the CA may be asked to validate; `silent` gets the replicas that do not answer yet.
   bool tokensLive(const crds::Certificate& cert, std::vector<std::string>& silent);
   // With replicas known: whether every one of them answers the challenges (or the wait for

@@ -38,13 +38,11 @@ void addExtension(X509* cert, X509* issuer, int nid, const std::string& value) {
   X509_EXTENSION_free(ext);
 }
 
-}  // namespace
-
-TestCertificate makeCertificate(const std::vector<std::string>& dns_names,
-                                std::chrono::system_clock::time_point not_before,
-                                std::chrono::system_clock::time_point not_after,
-                                const TestCertificate* issuer, bool is_ca) {
-  EvpPkeyPtr key(EVP_EC_gen("P-256"));
+// A certificate for `key` (its public half), signed by `issuer` or by `key` itself.
+X509Ptr buildCertificate(EVP_PKEY* key, const std::vector<std::string>& dns_names,
+                         std::chrono::system_clock::time_point not_before,
+                         std::chrono::system_clock::time_point not_after,
+                         const TestCertificate* issuer, bool is_ca, EVP_PKEY* self_signer) {
   X509Ptr cert(X509_new());
   X509_set_version(cert.get(), 2);
   static long serial = 1000;
@@ -53,7 +51,7 @@ TestCertificate makeCertificate(const std::vector<std::string>& dns_names,
   time_t until = std::chrono::system_clock::to_time_t(not_after);
   X509_time_adj_ex(X509_getm_notBefore(cert.get()), 0, 0, &from);
   X509_time_adj_ex(X509_getm_notAfter(cert.get()), 0, 0, &until);
-  X509_set_pubkey(cert.get(), key.get());
+  X509_set_pubkey(cert.get(), key);
   X509_NAME* name = X509_get_subject_name(cert.get());
   std::string cn = dns_names.empty() ? "portico-test" : dns_names.front();
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
@@ -78,8 +76,35 @@ TestCertificate makeCertificate(const std::vector<std::string>& dns_names,
   // Key identifiers as a CA sets them (ACME ARI certIDs are built from the AKI).
   addExtension(cert.get(), cert.get(), NID_subject_key_identifier, "hash");
   if (issuer) addExtension(cert.get(), signer_cert, NID_authority_key_identifier, "keyid:always");
-  X509_sign(cert.get(), issuer ? issuer_key.get() : key.get(), EVP_sha256());
+  X509_sign(cert.get(), issuer ? issuer_key.get() : self_signer, EVP_sha256());
+  return cert;
+}
+
+}  // namespace
+
+TestCertificate makeCertificate(const std::vector<std::string>& dns_names,
+                                std::chrono::system_clock::time_point not_before,
+                                std::chrono::system_clock::time_point not_after,
+                                const TestCertificate* issuer, bool is_ca) {
+  EvpPkeyPtr key(EVP_EC_gen("P-256"));
+  X509Ptr cert =
+      buildCertificate(key.get(), dns_names, not_before, not_after, issuer, is_ca, key.get());
   return {toPem(cert.get()), toPem(key.get())};
+}
+
+std::string issueForCsr(const std::string& csr_der, const std::vector<std::string>& dns_names,
+                        std::chrono::system_clock::time_point not_before,
+                        std::chrono::system_clock::time_point not_after,
+                        const TestCertificate& issuer) {
+  const auto* data = reinterpret_cast<const unsigned char*>(csr_der.data());
+  X509_REQ* request = d2i_X509_REQ(nullptr, &data, static_cast<long>(csr_der.size()));
+  if (!request) return "";
+  EvpPkeyPtr key(X509_REQ_get_pubkey(request));
+  X509_REQ_free(request);
+  if (!key) return "";
+  X509Ptr cert =
+      buildCertificate(key.get(), dns_names, not_before, not_after, &issuer, false, nullptr);
+  return toPem(cert.get());
 }
 
 TestCertificate makeCertificate(const std::vector<std::string>& dns_names) {
