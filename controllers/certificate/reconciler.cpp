@@ -27,10 +27,6 @@ ObjectReference CertificateReconciler::referenceTo(const crds::Certificate& cert
 
 namespace {
 
-runtime::Result after(std::chrono::milliseconds delay) {
-  return runtime::Result{delay};
-}
-
 std::string joinReplicas(const std::vector<std::string>& replicas) {
   std::string names;
   for (const auto& replica : replicas) names += (names.empty() ? "" : ", ") + replica;
@@ -123,7 +119,7 @@ Expected<runtime::Result> CertificateReconciler::fail(crds::Certificate& cert,
   events_.record(referenceTo(cert), "Warning", reason,
                  message + "; retrying in " + crds::formatDuration(delay));
   if (Status st = writeStatus(cert); !st) return st;
-  return after(delay);
+  return runtime::requeueAfter(delay);
 }
 
 crds::Secret CertificateReconciler::ownershipOf(const crds::Certificate& cert) {
@@ -155,7 +151,8 @@ Expected<runtime::Result> CertificateReconciler::secretOwnedByOther(crds::Certif
     events_.record(referenceTo(cert), "Warning", kSecretOwnedByOther, message);
     if (Status st = writeStatus(cert); !st) return st;
   }
-  return after(std::chrono::minutes(5));  // a change of the Secret enqueues it sooner
+  return runtime::requeueAfter(
+      std::chrono::minutes(5));  // a change of the Secret enqueues it sooner
 }
 
 Expected<runtime::Result> CertificateReconciler::reconcile(const runtime::Request& request) {
@@ -232,7 +229,7 @@ Expected<runtime::Result> CertificateReconciler::reconcile(const runtime::Reques
       if (ari)  // ask the CA again when its answer is due
         wait = std::min(wait, std::chrono::duration_cast<std::chrono::milliseconds>(
                                   ari->next_check - clock_.now()));
-      return after(std::clamp<std::chrono::milliseconds>(wait, 1s, 24h));
+      return runtime::requeueAfter(std::clamp<std::chrono::milliseconds>(wait, 1s, 24h));
     }
     if (cert.status.failed_issuance_attempts > 0) {
       auto last = parseRfc3339(cert.status.last_failure_time);
@@ -240,7 +237,7 @@ Expected<runtime::Result> CertificateReconciler::reconcile(const runtime::Reques
           last.value_or(clock_.now()) + failureBackoff(cert.status.failed_issuance_attempts,
                                                        options_.backoff_base, options_.backoff_cap);
       if (clock_.now() < retry_at)
-        return after(
+        return runtime::requeueAfter(
             std::chrono::duration_cast<std::chrono::milliseconds>(retry_at - clock_.now()));
     }
   }
@@ -388,7 +385,7 @@ Expected<runtime::Result> CertificateReconciler::placeOrder(crds::Certificate& c
                      (replaces.empty() ? "" : " (replaces " + replaces + ")"));
   MutexLock lock(tokens_mutex_);
   unsaved_orders_.erase(cert.metadata.key());
-  return after(10ms);
+  return runtime::requeueAfter(10ms);
 }
 
 }  // namespace portico::controllers::certificate

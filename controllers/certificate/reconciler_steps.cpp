@@ -19,10 +19,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-runtime::Result after(std::chrono::milliseconds delay) {
-  return runtime::Result{delay};
-}
-
 // How soon to poll the order again: the CA's Retry-After, within reason.
 std::chrono::milliseconds pollDelay(const acme::AcmeClient& acme) {
   auto hint = acme.lastRetryAfter().value_or(std::chrono::seconds(0));
@@ -74,14 +70,14 @@ Expected<runtime::Result> CertificateReconciler::fetchChallenges(crds::Certifica
                 ? std::string("the CA already holds valid authorizations for every name")
                 : std::to_string(o.challenges.size()) +
                       " HTTP-01 challenge(s) handed to the proxies (no solver pods)");
-  return after(10ms);
+  return runtime::requeueAfter(10ms);
 }
 
 // The tokens must be live in the proxies before the CA may validate (see tokensLive).
 Expected<runtime::Result> CertificateReconciler::awaitTokens(
     crds::Certificate& cert, const std::vector<std::string>& silent_replicas) {
   if (Status st = reportWaiting(cert, silent_replicas); !st) return st;
-  return after(options_.replicas ? 100ms : 20ms);
+  return runtime::requeueAfter(options_.replicas ? 100ms : 20ms);
 }
 
 Expected<runtime::Result> CertificateReconciler::respondChallenges(crds::Certificate& cert,
@@ -104,7 +100,7 @@ Expected<runtime::Result> CertificateReconciler::respondChallenges(crds::Certifi
   if (Status st = writeStatus(cert); !st) return st;
   stepEvent(cert, "ValidationRequested",
             "the proxies answer the challenges; the CA was asked to validate");
-  return after(250ms);
+  return runtime::requeueAfter(250ms);
 }
 
 // The CA's view of the order decides: wait, finalize, download, or give up.
@@ -127,7 +123,7 @@ Expected<runtime::Result> CertificateReconciler::pollOrder(crds::Certificate& ce
     case OrderAction::Wait:
       if (previous != o.status)
         if (Status st = writeStatus(cert); !st) return st;
-      return after(pollDelay(acme));
+      return runtime::requeueAfter(pollDelay(acme));
     case OrderAction::Finalize: return finalizeOrder(cert, acme, *order, secret);
     case OrderAction::Download: return downloadCertificate(cert, acme, *order, config);
   }
@@ -173,7 +169,7 @@ Expected<runtime::Result> CertificateReconciler::finalizeOrder(crds::Certificate
   stepEvent(cert, "Finalized",
             "validated; the CSR for " + std::to_string(cert.spec.dns_names.size()) +
                 " name(s) was sent (its key waits in Secret " + next.metadata.name + ")");
-  return after(pollDelay(acme));
+  return runtime::requeueAfter(pollDelay(acme));
 }
 
 // Issued: download (the preferred chain when asked), check it against the kept key, write the
@@ -221,7 +217,7 @@ Expected<runtime::Result> CertificateReconciler::downloadCertificate(
                  "certificate issued into Secret " + cert.spec.secret_name + ", valid until " +
                      cert.status.not_after);
   if (Status st = writeStatus(cert); !st) return st;
-  return after(1s);
+  return runtime::requeueAfter(1s);
 }
 
 }  // namespace portico::controllers::certificate

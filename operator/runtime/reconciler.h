@@ -25,6 +25,11 @@ public:
 };
 
 // An error that must not be retried.
+// Look again after `delay` (a successful reconcile that is waiting for something).
+inline Result requeueAfter(std::chrono::milliseconds delay) {
+  return Result{delay};
+}
+
 inline Status terminalError(Status status) {
   status.markTerminal();
   return status;

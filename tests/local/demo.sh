@@ -10,13 +10,17 @@ PORTICO=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 DIR=$(mktemp -d /tmp/portico-demo.XXXXXX)
+# The load client's files live apart: every event in the manifest directory makes Portico read
+# it again, and a read that lands between `>` truncating a manifest and its write would see
+# that file empty (its objects gone until the write is closed).
+LOAD=$(mktemp -d /tmp/portico-demo-load.XXXXXX)
 PIDS=()
 PEBBLE=""
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   [[ -n $PEBBLE ]] && "$ROOT/tests/pebble/stop.sh" "$PEBBLE"
   wait 2>/dev/null || true
-  rm -rf "$DIR"
+  rm -rf "$DIR" "$LOAD"
 }
 trap cleanup EXIT
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -139,16 +143,16 @@ YAML
   run "$PORTICO" explain --manifests "$DIR" --state "$DIR/state" --host secure.example
   say "A forced renewal (portico.io/renew) under an HTTPS keep-alive client"
   before=$(serial)
-  python3 "$ROOT/tests/lib/keepalive_load.py" 8443 secure.example "$DIR/load.stop" --tls "$PEBBLE/root.pem" \
-    --max-seconds 30 --ready-file "$DIR/load.ready" >"$DIR/load.out" &
+  python3 "$ROOT/tests/lib/keepalive_load.py" 8443 secure.example "$LOAD/stop" --tls "$PEBBLE/root.pem" \
+    --max-seconds 30 --ready-file "$LOAD/ready" >"$LOAD/out" &
   load=$!
-  for _ in $(seq 1 100); do [[ -e $DIR/load.ready ]] && break; sleep 0.1; done
+  for _ in $(seq 1 100); do [[ -e $LOAD/ready ]] && break; sleep 0.1; done
   secure_ingress "$(date +%s)" >"$DIR/40-secure.yaml"
   for _ in $(seq 1 300); do after=$(serial); [[ -n $after && $after != "$before" ]] && break; sleep 0.05; done
   sleep 0.3
-  touch "$DIR/load.stop"
+  touch "$LOAD/stop"
   wait $load || true
-  read -r ok bad reconnects _ <"$DIR/load.out"
+  read -r ok bad reconnects _ <"$LOAD/out"
   echo "serial $before → $after (revision $(cert_field secure-tls revision)); the keep-alive client: $ok requests, $bad failed, $reconnects reconnects"
 fi
 
