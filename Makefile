@@ -87,9 +87,10 @@ integration: build test-deps
 	./tests/cluster/build.sh >/dev/null
 	meson test -C $(BUILD) --suite integration --print-errorlogs
 
+ASAN_ENV := ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
+	UBSAN_OPTIONS=print_stacktrace=1
 sanitize: asan
-	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp UBSAN_OPTIONS=print_stacktrace=1 \
-	  meson test -C $(ASAN_BUILD) --suite unit --suite proxy --print-errorlogs
+	$(ASAN_ENV) meson test -C $(ASAN_BUILD) --suite unit --suite proxy --print-errorlogs
 
 # The unit and proxy suites (the data plane, `portico local`) under ThreadSanitizer.
 TSAN_ENV := TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp"
@@ -106,8 +107,7 @@ test: build asan tsan fuzz-build test-deps
 	@rm -f $(LOGS)
 	@status=0; \
 	meson test -C $(BUILD) --print-errorlogs || status=1; \
-	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp UBSAN_OPTIONS=print_stacktrace=1 \
-	  meson test -C $(ASAN_BUILD) --suite unit --suite proxy --print-errorlogs || status=1; \
+	$(ASAN_ENV) meson test -C $(ASAN_BUILD) --suite unit --suite proxy --print-errorlogs || status=1; \
 	$(TSAN_ENV) meson test -C $(TSAN_BUILD) $(TSAN_TESTS) --print-errorlogs || status=1; \
 	meson test -C $(FUZZ_BUILD) --suite fuzz --no-rebuild --print-errorlogs || status=1; \
 	./tests/summary.py $(LOGS) || status=1; \

@@ -253,9 +253,9 @@ void ControlPlane::enqueueCertificatesUsingSecret(const ObjectKey& secret) {
 }
 
 bool ControlPlane::idle() const {
-  for (const auto* controller :
-       {&ingress_status_controller_, &config_status_controller_, &certificate_controller_})
-    if (*controller && !(*controller)->queue().idle()) return false;
+  for (const auto& controller :
+       {ingress_status_controller_, config_status_controller_, certificate_controller_})
+    if (controller && !controller->queue().idle()) return false;
   return publisher_->idle() && secrets_->settled();
 }
 

@@ -151,8 +151,8 @@ Expected<runtime::Result> CertificateReconciler::secretOwnedByOther(crds::Certif
     events_.record(referenceTo(cert), "Warning", kSecretOwnedByOther, message);
     if (Status st = writeStatus(cert); !st) return st;
   }
-  return runtime::requeueAfter(
-      std::chrono::minutes(5));  // a change of the Secret enqueues it sooner
+  // A change of the Secret enqueues it sooner.
+  return runtime::requeueAfter(std::chrono::minutes(5));
 }
 
 Expected<runtime::Result> CertificateReconciler::reconcile(const runtime::Request& request) {
@@ -380,9 +380,9 @@ Expected<runtime::Result> CertificateReconciler::placeOrder(crds::Certificate& c
                       "", cert.metadata.generation},
                      now());
   if (Status st = writeStatus(cert); !st) return st;
-  events_.record(referenceTo(cert), "Normal", trigger ? trigger->reason : "Issuing",
-                 (trigger ? trigger->message + "; " : std::string()) + "ordered from the CA" +
-                     (replaces.empty() ? "" : " (replaces " + replaces + ")"));
+  stepEvent(cert, trigger ? trigger->reason : "Issuing",
+            (trigger ? trigger->message + "; " : std::string()) + "ordered from the CA" +
+                (replaces.empty() ? "" : " (replaces " + replaces + ")"));
   MutexLock lock(tokens_mutex_);
   unsaved_orders_.erase(cert.metadata.key());
   return runtime::requeueAfter(10ms);

@@ -213,9 +213,9 @@ Expected<runtime::Result> CertificateReconciler::downloadCertificate(
                       "certificate revision " + std::to_string(cert.status.revision) + " issued",
                       "", cert.metadata.generation},
                      now());
-  events_.record(referenceTo(cert), "Normal", "Issued",
-                 "certificate issued into Secret " + cert.spec.secret_name + ", valid until " +
-                     cert.status.not_after);
+  stepEvent(cert, "Issued",
+            "certificate issued into Secret " + cert.spec.secret_name + ", valid until " +
+                cert.status.not_after);
   if (Status st = writeStatus(cert); !st) return st;
   return runtime::requeueAfter(1s);
 }

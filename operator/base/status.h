@@ -29,8 +29,8 @@ enum class ErrorCode {
 
 const char* errorCodeName(ErrorCode code);
 
-// [[nodiscard]]: an error that nobody reads is a bug; drop one on purpose with
-// `static_cast<void>(call())` and a comment that says why.
+// [[nodiscard]]: an error that nobody reads is a bug; drop one on purpose with `(void)call()`
+// and a comment that says why.
 class [[nodiscard]] Status {
 public:
   Status() = default;

@@ -2,9 +2,9 @@
 // annotated Mutex, SharedMutex and scoped locks every class uses instead of std::mutex.
 //
 // A field says which mutex guards it (GUARDED_BY), a private helper says which mutex its caller
-// holds (REQUIRES), a public entry point that takes a lock says it must not be held already
-// (EXCLUDES). The clang builds (TSan, fuzz) compile with -Wthread-safety -Werror; under GCC the
-// attributes expand to nothing. See https://clang.llvm.org/docs/ThreadSafetyAnalysis.html.
+// holds (REQUIRES). The clang builds (TSan, fuzz) compile with -Wthread-safety -Werror; under
+// GCC the attributes expand to nothing. Only the attributes the code uses are defined here. See
+// https://clang.llvm.org/docs/ThreadSafetyAnalysis.html.
 #pragma once
 
 #include <chrono>
@@ -21,19 +21,11 @@
 #define CAPABILITY(x) PORTICO_THREAD_ATTRIBUTE(capability(x))
 #define SCOPED_CAPABILITY PORTICO_THREAD_ATTRIBUTE(scoped_lockable)
 #define GUARDED_BY(x) PORTICO_THREAD_ATTRIBUTE(guarded_by(x))
-#define PT_GUARDED_BY(x) PORTICO_THREAD_ATTRIBUTE(pt_guarded_by(x))
-#define ACQUIRED_BEFORE(...) PORTICO_THREAD_ATTRIBUTE(acquired_before(__VA_ARGS__))
 #define REQUIRES(...) PORTICO_THREAD_ATTRIBUTE(requires_capability(__VA_ARGS__))
-#define REQUIRES_SHARED(...) PORTICO_THREAD_ATTRIBUTE(requires_shared_capability(__VA_ARGS__))
 #define ACQUIRE(...) PORTICO_THREAD_ATTRIBUTE(acquire_capability(__VA_ARGS__))
 #define ACQUIRE_SHARED(...) PORTICO_THREAD_ATTRIBUTE(acquire_shared_capability(__VA_ARGS__))
 #define RELEASE(...) PORTICO_THREAD_ATTRIBUTE(release_capability(__VA_ARGS__))
 #define RELEASE_SHARED(...) PORTICO_THREAD_ATTRIBUTE(release_shared_capability(__VA_ARGS__))
-#define RELEASE_GENERIC(...) PORTICO_THREAD_ATTRIBUTE(release_generic_capability(__VA_ARGS__))
-#define TRY_ACQUIRE(...) PORTICO_THREAD_ATTRIBUTE(try_acquire_capability(__VA_ARGS__))
-#define EXCLUDES(...) PORTICO_THREAD_ATTRIBUTE(locks_excluded(__VA_ARGS__))
-#define RETURN_CAPABILITY(x) PORTICO_THREAD_ATTRIBUTE(lock_returned(x))
-#define NO_THREAD_SAFETY_ANALYSIS PORTICO_THREAD_ATTRIBUTE(no_thread_safety_analysis)
 
 namespace portico {
 
@@ -41,7 +33,6 @@ class CAPABILITY("mutex") Mutex {
 public:
   void lock() ACQUIRE() { mutex_.lock(); }
   void unlock() RELEASE() { mutex_.unlock(); }
-  bool try_lock() TRY_ACQUIRE(true) { return mutex_.try_lock(); }
   // For MutexLock's condition waits only.
   std::mutex& native() { return mutex_; }
 

@@ -28,6 +28,11 @@ using portico::testing::ScriptedCa;
 
 namespace {
 
+// The issuing path, one reconcile each: newOrder, challenges into status, tokens not yet
+// published, respond (the tokens published before it), poll "ready" → finalize, poll "valid" →
+// download. runSteps(n) replays the first n.
+enum Step { kNewOrder = 1, kChallenges, kAwaitTokens, kRespond, kFinalize, kDownload };
+
 // The controller on the in-memory API server, one Certificate "shop/web-tls" for a.test.
 class Harness {
 public:
@@ -142,7 +147,7 @@ public:
   // Runs the first `steps` reconciles of the issuing path (see Step).
   void runSteps(int steps) {
     for (int i = 0; i < steps; ++i) {
-      if (i == 3) publishTokens();
+      if (i + 1 == kRespond) publishTokens();
       REQUIRE(reconcile());
     }
   }
@@ -163,11 +168,6 @@ private:
   std::unique_ptr<CertificateReconciler> reconciler_;
 };
 
-// The issuing path, one reconcile each: newOrder, challenges into status, tokens not yet
-// published, respond (the tokens published before it), poll "ready" → finalize, poll "valid" →
-// download. runSteps(n) replays the first n.
-enum Step { kNewOrder = 1, kChallenges, kAwaitTokens, kRespond, kFinalize, kDownload };
-
 }  // namespace
 
 TEST_CASE("certificate reconciler: one ACME step per reconcile, status and an Event each") {
@@ -178,7 +178,7 @@ TEST_CASE("certificate reconciler: one ACME step per reconcile, status and an Ev
   REQUIRE(result);
   CHECK(h.ca.count("newAccount") == 1);
   CHECK(h.ca.count("newOrder") == 1);
-  CHECK(h.secretExists("portico-acme-portico") == false);  // lives in the account namespace
+  CHECK_FALSE(h.secretExists("portico-acme-portico"));  // lives in the account namespace
   CHECK(h.api.get(kube::resources::secrets(), {"portico-system", "portico-acme-portico"}));
   auto cert = h.certificate();
   REQUIRE(cert.status.order);
