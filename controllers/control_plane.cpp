@@ -2,12 +2,9 @@
 
 #include "controllers/certificate/certificate_metrics.h"
 #include "controllers/certificate/replica_check.h"
-#include "controllers/routes/class_settings.h"
 #include "operator/base/metrics.h"
 
 #include "operator/base/log.h"
-#include "operator/base/pem.h"
-#include "operator/base/thread_annotations.h"
 
 namespace portico::controllers {
 
@@ -111,10 +108,13 @@ void ControlPlane::wire() {
   static const runtime::Store<crds::IngressClassConfig> kNoConfigs;
   config_status_ = std::make_unique<ingressclassconfig::ConfigStatusReconciler>(
       client_, configs_ ? configs_->store() : kNoConfigs, *publisher_, *events_, clock_);
-  config_status_->whileUnpublished([this] {
-    MutexLock lock(unserved_mutex_);
-    return unserved_config_;
-  });
+  routes::RouteBuilderOptions builder_options;
+  builder_options.selection = options_.selection;
+  builder_options.secret_grace = options_.secret_grace;
+  builder_ = std::make_unique<routes::RouteBuilder>(
+      builder_options, *secrets_, clock_,
+      [this](const ObjectKey& config) { config_status_controller_->queue().add(config); });
+  config_status_->whileUnpublished([this] { return builder_->unservedConfig(); });
   config_status_controller_ = std::make_shared<runtime::Controller>("ingressclassconfig-status",
                                                                     *config_status_, 1, clock_);
 
@@ -264,83 +264,15 @@ bool ControlPlane::ready() const {
 }
 
 routes::BuiltRoutes ControlPlane::build() {
-  routes::BuiltRoutes out;
-  auto selected = selection::selectIngresses(listOf(ingresses_), listOf(classes_), listOf(configs_),
-                                             options_.selection);
-  const auto& served = selected.served;
-  // The class settings in service: the config's when valid; the last valid ones while it is
-  // not, or is gone (a typo must not move the listeners); built-in defaults only for a class
-  // that names no config. A class whose config is invalid, missing or of another kind, with
-  // nothing valid before it, publishes nothing: the proxy does not start (on 0.0.0.0:80/443
-  // with built-in defaults) until the config is fixed; the config's status says why.
-  crds::IngressClassConfigSpec spec;
-  if (served.config && served.config_errors.empty()) {
-    spec = served.config->spec;
-    last_good_spec_ = spec;
-    last_good_generation_ = served.config->metadata.generation;
-    out.applied_config_generation = last_good_generation_;
-  } else if (!served.config_problem.empty() && last_good_spec_) {
-    spec = *last_good_spec_;
-    out.applied_config_generation = last_good_generation_;
-  } else if (!served.config_problem.empty()) {
-    if (served.config_problem != last_config_problem_) {
-      log::error("no valid IngressClassConfig yet: nothing is served until it is fixed",
-                 {{"ingressClass", served.name}, {"reason", served.config_problem}});
-      if (served.config) {  // its status says why, though nothing is published
-        {
-          MutexLock lock(unserved_mutex_);
-          unserved_config_ = served.config->metadata.name;
-        }
-        config_status_controller_->queue().add(served.config->metadata.key());
-      }
-    }
-    last_config_problem_ = served.config_problem;
-    return out;  // not ready
-  }
-  out.applied_spec = spec;
-  // Told once per new problem (status and an Event carry it too), not on every build.
-  if (served.config_problem != last_config_problem_ && !served.config_problem.empty())
-    log::warn("IngressClass settings not applied",
-              {{"ingressClass", served.name}, {"reason", served.config_problem}});
-  last_config_problem_ = served.config_problem;
-
-  routes::RouteInputs inputs;
-  routes::applyClassSettings(spec, inputs);
-  secrets_->setWanted(selection::referencedSecrets(selected, spec.default_certificate));
-  if (!secrets_->settled() && !publisher_->current()) {
-    auto now = std::chrono::steady_clock::now();
-    if (!unsettled_since_) unsettled_since_ = now;
-    if (now - *unsettled_since_ < options_.secret_grace) return out;  // not ready: wait
-  }
-  inputs.ingresses = selected.ingresses;
-  inputs.services = services_->store().list();
-  inputs.endpoint_slices = slices_->store().list();
-  inputs.secrets = secrets_->secrets();
-  // Remember each Secret's last servable version (see RouteInputs::last_good_secrets).
-  std::map<ObjectKey, std::shared_ptr<const crds::Secret>> still_wanted;
-  for (const auto& secret : inputs.secrets) {
-    const ObjectKey key = secret->metadata.key();
-    const std::string* crt = secret->find("tls.crt");
-    const std::string* key_pem = secret->find("tls.key");
-    if (crt && key_pem && checkTlsPair(*crt, *key_pem, clock_.now()))
-      last_good_secrets_[key] = secret;
-    if (auto it = last_good_secrets_.find(key); it != last_good_secrets_.end())
-      still_wanted.insert(*it);
-  }
-  last_good_secrets_ = std::move(still_wanted);
-  inputs.last_good_secrets = last_good_secrets_;
-  // Pending HTTP-01 challenges of every Certificate: any replica may get the CA's request.
-  if (certificates_)
-    for (const auto& cert : certificates_->store().list())
-      if (cert->status.order)
-        for (const auto& challenge : cert->status.order->challenges)
-          inputs.acme_tokens[challenge.token] = challenge.key_authorization;
-  inputs.now = clock_.now();
-  out.compiled = routes::compileRoutes(inputs);
-  for (const auto& ingress : selected.ingresses) out.ingresses.insert(ingress->metadata.key());
-  out.served = selected.served;
-  out.ready = true;
-  return out;
+  routes::RouteSources sources;
+  sources.ingresses = listOf(ingresses_);
+  sources.classes = listOf(classes_);
+  sources.configs = listOf(configs_);
+  sources.services = listOf(services_);
+  sources.endpoint_slices = listOf(slices_);
+  sources.certificates = listOf(certificates_);
+  sources.published = publisher_->current() != nullptr;
+  return builder_->build(sources);
 }
 
 }  // namespace portico::controllers

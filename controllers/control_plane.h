@@ -15,13 +15,13 @@
 #include "controllers/ingress/status_reconciler.h"
 #include "controllers/ingressclassconfig/status_reconciler.h"
 #include "controllers/routes/publisher.h"
+#include "controllers/routes/route_builder.h"
 #include "controllers/routes/secret_tracker.h"
 #include "controllers/selection/selection.h"
 #include "crds/certificate.h"
 #include "crds/ingress.h"
 #include "crds/ingress_class_config.h"
 #include "crds/service.h"
-#include "operator/base/thread_annotations.h"
 #include "operator/runtime/controller.h"
 #include "operator/runtime/informer.h"
 #include "operator/runtime/manager.h"
@@ -75,7 +75,7 @@ public:
 
 private:
   ControlPlane(kube::KubeClient& client, ControlPlaneOptions options, const Clock& clock);
-  routes::BuiltRoutes build();
+  routes::BuiltRoutes build();  // gathers the caches for builder_
   void wire();
 
   kube::KubeClient& client_;
@@ -104,16 +104,7 @@ private:
   std::shared_ptr<prometheus::Collectable> certificate_metrics_;  // scraped while this lives
   std::unique_ptr<runtime::Manager> manager_;
 
-  // Touched only by the publisher thread (build()).
-  std::optional<crds::IngressClassConfigSpec> last_good_spec_;
-  int64_t last_good_generation_ = 0;
-  std::optional<std::chrono::steady_clock::time_point> unsettled_since_;
-  std::map<ObjectKey, std::shared_ptr<const crds::Secret>> last_good_secrets_;
-  std::string last_config_problem_;
-  // The class's config while no valid spec has ever been served (nothing published): its
-  // status still says why. Written by the publisher thread, read by the status controller.
-  mutable Mutex unserved_mutex_;
-  std::string unserved_config_ GUARDED_BY(unserved_mutex_);
+  std::unique_ptr<routes::RouteBuilder> builder_;  // used by the publisher thread
 };
 
 }  // namespace portico::controllers

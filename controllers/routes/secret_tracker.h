@@ -13,6 +13,7 @@
 #include <set>
 #include <vector>
 
+#include "controllers/routes/secret_source.h"
 #include "crds/secret.h"
 #include "operator/base/thread_annotations.h"
 #include "operator/kube/client.h"
@@ -20,7 +21,7 @@
 
 namespace portico::controllers::routes {
 
-class SecretTracker final : public runtime::Runnable {
+class SecretTracker final : public runtime::Runnable, public SecretSource {
 public:
   // `on_change` runs (on the tracker's threads) with the key of a wanted Secret that appeared,
   // changed or went away (an empty key when the initial fetches have settled).
@@ -33,12 +34,12 @@ public:
   void run(CancelSource& cancel) override;
 
   // Replaces the wanted set; Secrets no longer wanted are forgotten at once.
-  void setWanted(const std::set<ObjectKey>& wanted);
+  void setWanted(const std::set<ObjectKey>& wanted) override;
   // The wanted Secrets that exist (a missing one is simply absent).
-  std::vector<std::shared_ptr<const crds::Secret>> secrets() const;
+  std::vector<std::shared_ptr<const crds::Secret>> secrets() const override;
   size_t cachedCount() const;
   // True once every wanted Secret has been fetched at least once (found or not).
-  bool settled() const;
+  bool settled() const override;
 
 private:
   void fetchPending(CancelSource& cancel);
