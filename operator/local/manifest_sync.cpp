@@ -7,6 +7,7 @@
 #include "operator/base/log.h"
 #include "operator/base/thread_annotations.h"
 #include "operator/local/kinds.h"
+#include "operator/local/unwritten_read.h"
 
 namespace portico::local {
 
@@ -28,7 +29,18 @@ SyncReport ManifestSync::syncOnce() {
 
   std::map<std::string, std::map<std::string, Applied>> next;
   for (const auto& file : *files) {
-    auto loaded = loadManifestFile(file);
+    auto read = readUnlessBeingWritten(file);
+    if (read.outcome == UnwrittenRead::Outcome::BeingWritten) {
+      // Half written (perhaps just truncated): its previous objects stay until the writer
+      // closes it, which the watcher reports as another change.
+      if (auto it = by_file_.find(file); it != by_file_.end()) next[file] = it->second;
+      ++report.being_written;
+      continue;
+    }
+    auto loaded =
+        read.outcome == UnwrittenRead::Outcome::Read
+            ? parseManifestText(read.text, file)
+            : Expected<std::vector<ManifestObject>>(Status(ErrorCode::NotFound, read.error));
     if (!loaded) {
       report.errors.push_back(loaded.error().message() + " (the file's previous objects are kept)");
       if (auto it = by_file_.find(file); it != by_file_.end()) next[file] = it->second;

@@ -1,7 +1,8 @@
 // ManifestSync: makes the in-memory API server hold exactly the objects of a manifest
 // directory: new objects are created, changed ones updated (their status, written by the
 // operator, is kept), removed ones deleted. A file that does not parse is reported and its
-// previous objects are kept (a typo while editing loses nothing). DirectoryWatcher reruns the
+// previous objects are kept (a typo while editing loses nothing); so are those of a file some
+// process has open for writing (a half-written file is never read). DirectoryWatcher reruns the
 // sync when inotify reports a change in the directory.
 #pragma once
 
@@ -20,6 +21,7 @@ struct SyncReport {
   int created = 0;
   int updated = 0;
   int deleted = 0;
+  int being_written = 0;            // files open for writing: their previous objects kept
   std::vector<std::string> errors;  // one per file or object that was not applied
 };
 

@@ -206,8 +206,13 @@ Expected<std::vector<ManifestObject>> loadManifestFile(const std::string& file) 
   if (!in) return Status(ErrorCode::NotFound, file + ": cannot be read");
   std::stringstream ss;
   ss << in.rdbuf();
+  return parseManifestText(ss.str(), file);
+}
+
+Expected<std::vector<ManifestObject>> parseManifestText(const std::string& text,
+                                                        const std::string& file) {
   // JSON is YAML, so one parser serves both.
-  auto docs = parseYamlDocuments(ss.str());
+  auto docs = parseYamlDocuments(text);
   if (!docs) return Status(ErrorCode::InvalidArgument, file + ": " + docs.error().message());
   std::vector<ManifestObject> objects;
   int index = 0;

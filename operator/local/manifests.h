@@ -27,6 +27,9 @@ Expected<std::vector<ManifestObject>> loadManifestDir(const std::string& dir);
 // The manifest files of a directory, sorted (dot files skipped: editors' temporaries).
 Expected<std::vector<std::string>> listManifestFiles(const std::string& dir);
 Expected<std::vector<ManifestObject>> loadManifestFile(const std::string& file);
+// The objects of one file's text (`file` names them in errors and origins).
+Expected<std::vector<ManifestObject>> parseManifestText(const std::string& text,
+                                                        const std::string& file);
 
 bool isClusterScopedKind(const std::string& kind);
 

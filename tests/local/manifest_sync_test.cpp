@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -89,6 +90,47 @@ TEST_CASE("manifest sync: a file that does not parse keeps its previous objects"
   CHECK(report.errors[0].find("web.yaml") != std::string::npos);
   CHECK(report.deleted == 0);
   CHECK(servicePort(api, "web") == "80");
+}
+
+TEST_CASE("manifest sync: a file open for writing keeps its objects until it is closed") {
+  TempDir dir;
+  MemoryKubeClient api;
+  ManifestSync sync(api, dir.path.string());
+  dir.write("web.yaml", kService);
+  dir.write("other.yaml", "");
+  sync.syncOnce();
+  REQUIRE(servicePort(api, "web") == "80");
+
+  // `cat > web.yaml` as a shell does it: truncated at open, written, closed. A sync that runs
+  // in between (prompted by any other file) must not read the empty or partial file.
+  const std::string path = (dir.path / "web.yaml").string();
+  int writer = ::open(path.c_str(), O_WRONLY | O_TRUNC);
+  REQUIRE(writer >= 0);
+  auto report = sync.syncOnce();
+  CHECK(report.being_written == 1);
+  CHECK(report.deleted == 0);
+  CHECK(servicePort(api, "web") == "80");
+  const std::string half = "apiVersion: v1\nkind: Service\nmetadata: {name: web}\n";
+  REQUIRE(::write(writer, half.data(), half.size()) == static_cast<ssize_t>(half.size()));
+  dir.write("other.yaml", "# touched\n");
+  report = sync.syncOnce();
+  CHECK(report.being_written == 1);
+  CHECK(report.updated == 0);
+  CHECK(servicePort(api, "web") == "80");
+
+  const std::string rest = "spec: {ports: [{port: 8080}]}\n";
+  REQUIRE(::write(writer, rest.data(), rest.size()) == static_cast<ssize_t>(rest.size()));
+  ::close(writer);
+  report = sync.syncOnce();
+  CHECK(report.being_written == 0);
+  CHECK(report.updated == 1);
+  CHECK(servicePort(api, "web") == "8080");
+
+  // Emptied on purpose (and closed): its objects go.
+  dir.write("web.yaml", "");
+  report = sync.syncOnce();
+  CHECK(report.deleted == 1);
+  CHECK(servicePort(api, "web") == "absent");
 }
 
 TEST_CASE("manifest sync: EndpointSlices of either version are stored as v1") {
