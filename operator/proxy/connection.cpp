@@ -39,31 +39,29 @@ void Connection::start() {
   request_start_ = worker_.now();
   deadline_ = request_start_ + worker_.settings().header_timeout;
   if (tls_store_) {
-    ssl_ = SSL_new(tls_store_->acceptContext());
-    if (!ssl_ || SSL_set_fd(ssl_, client_fd_) != 1) {
+    ssl_.reset(SSL_new(tls_store_->acceptContext()));
+    if (!ssl_ || SSL_set_fd(ssl_.get(), client_fd_.get()) != 1) {
       close();
       return;
     }
-    SSL_set_accept_state(ssl_);
+    SSL_set_accept_state(ssl_.get());
     handshake_done_ = false;
   }
   client_events_ = EPOLLIN | EPOLLRDHUP;
-  if (!worker_.loop().add(client_fd_, client_events_, &client_side_)) close();
+  if (!worker_.loop().add(client_fd_.get(), client_events_, &client_side_)) close();
 }
 
 void Connection::close() {
   const bool was_open = phase_ != Phase::Done;
-  if (upstream_fd_ >= 0) closeUpstream(upstream_parked_);  // a parked one is healthy: pool it
+  if (upstream_fd_.valid()) closeUpstream(upstream_parked_);  // a parked one is healthy: pool it
   if (ssl_) {
     // Best-effort close_notify, never waiting, and not on a connection that already failed.
-    if (handshake_done_ && !tls_failed_) SSL_shutdown(ssl_);
-    SSL_free(ssl_);
-    ssl_ = nullptr;
+    if (handshake_done_ && !tls_failed_) SSL_shutdown(ssl_.get());
+    ssl_.reset();
   }
-  if (client_fd_ >= 0) {
-    worker_.loop().remove(client_fd_);
-    ::close(client_fd_);
-    client_fd_ = -1;
+  if (client_fd_.valid()) {
+    worker_.loop().remove(client_fd_.get());
+    client_fd_.reset();
     worker_.stats().connectionClosed();
   }
   phase_ = Phase::Done;
@@ -88,15 +86,13 @@ void Connection::checkTimeout(std::chrono::steady_clock::time_point now) {
         respondLocally(408, reasonPhrase(408), "request head not received in time\n", true);
       break;
     case Phase::Connecting:
-      worker_.loop().remove(upstream_fd_);  // this endpoint is too slow to accept: try the next
-      ::close(upstream_fd_);
-      upstream_fd_ = -1;
+      closeUpstream(false);  // this endpoint is too slow to accept: try the next
       if (!connectNext()) upstreamFailed(504, UpstreamError::Timeout);
       break;
     case Phase::Forwarding:
-      if (response_head_done_)
+      if (response_.head_done)
         close();  // mid-response: nothing sensible to send any more
-      else if (!request_body_done_ && upstream_out_.size() == upstream_out_sent_ &&
+      else if (!request_.body_done && upstream_out_.size() == upstream_out_sent_ &&
                client_in_.empty())
         respondLocally(408, reasonPhrase(408), "request body not received in time\n", true);
       else
@@ -119,11 +115,9 @@ void Connection::onIo(bool upstream, uint32_t events) {
       if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
         int error = 0;
         socklen_t len = sizeof error;
-        getsockopt(upstream_fd_, SOL_SOCKET, SO_ERROR, &error, &len);
+        getsockopt(upstream_fd_.get(), SOL_SOCKET, SO_ERROR, &error, &len);
         if (error != 0 || (events & (EPOLLERR | EPOLLHUP))) {
-          worker_.loop().remove(upstream_fd_);
-          ::close(upstream_fd_);
-          upstream_fd_ = -1;
+          closeUpstream(false);
           if (!connectNext()) upstreamFailed(502, UpstreamError::ConnectFailed);
           return;
         }
@@ -156,7 +150,7 @@ void Connection::onIo(bool upstream, uint32_t events) {
 
 void Connection::readClient() {
   // Backpressure: while the upstream has not taken what we hold, leave the client's bytes in
-  // its socket (interest is off; a level-triggered event may still come once).
+  // its socket (interest is off; an event reported before that may still come once).
   if (upstream_out_.size() - upstream_out_sent_ >= worker_.settings().buffer_high_water) return;
   char buf[16384];
   while (true) {
@@ -205,13 +199,13 @@ void Connection::processBuffered() {
 }
 
 std::string_view Connection::hstsValue() const {
-  if (!isTls() || !table_) return {};
-  return table_->listeners().hsts;
+  if (!isTls() || !route_.table) return {};
+  return route_.table->listeners().hsts;
 }
 
 void Connection::respondLocally(int status, std::string_view reason, std::string_view body,
                                 bool close_after, std::string_view extra_headers) {
-  response_status_ = status;
+  response_.status = status;
   if (!client_keep_alive_ || worker_.draining()) close_after = true;
   std::string& out = client_out_;
   out += "HTTP/1.1 " + std::to_string(status) + " ";
@@ -235,10 +229,10 @@ void Connection::respondLocally(int status, std::string_view reason, std::string
   }
   if (close_after)
     out += "Connection: close\r\n";
-  else if (request_.version_minor == 0)
+  else if (request_head_.version_minor == 0)
     out += "Connection: keep-alive\r\n";  // RFC 9112 §9.3: a 1.0 client closes unless told
   out += "\r\n";
-  if (method_ != "HEAD") out += body;
+  if (request_.method != "HEAD") out += body;
   logAccess(status);
   if (close_after) {
     phase_ = Phase::Flushing;
@@ -267,7 +261,7 @@ bool Connection::flushClient() {
   client_out_.clear();
   client_out_sent_ = 0;
   if (phase_ == Phase::Flushing) {
-    if (!ssl_) ::shutdown(client_fd_, SHUT_WR);
+    if (!ssl_) ::shutdown(client_fd_.get(), SHUT_WR);
     close();  // TLS: close() sends close_notify
     return false;
   }
@@ -276,10 +270,10 @@ bool Connection::flushClient() {
 }
 
 void Connection::finishExchange() {
-  logAccess(response_status_);
-  table_.reset();
-  backend_ = nullptr;
-  if (!client_keep_alive_ || !request_body_done_ || worker_.draining()) {
+  logAccess(response_.status);
+  route_.table.reset();
+  route_.backend = nullptr;
+  if (!client_keep_alive_ || !request_.body_done || worker_.draining()) {
     phase_ = Phase::Flushing;
     client_in_.clear();
     flushClient();
@@ -291,7 +285,7 @@ void Connection::finishExchange() {
 }
 
 void Connection::updateInterest() {
-  if (client_fd_ >= 0) {
+  if (client_fd_.valid()) {
     uint32_t events = client_eof_ ? 0u : static_cast<uint32_t>(EPOLLRDHUP);
     bool client_pending = client_out_.size() > client_out_sent_;
     if (client_pending || tls_want_write_) events |= EPOLLOUT;
@@ -300,15 +294,16 @@ void Connection::updateInterest() {
     if (!client_eof_ && phase_ != Phase::Flushing && !upstream_backlog &&
         client_in_.size() < worker_.settings().buffer_high_water)
       events |= EPOLLIN;
-    if (events != client_events_ && worker_.loop().modify(client_fd_, events, &client_side_))
+    if (events != client_events_ && worker_.loop().modify(client_fd_.get(), events, &client_side_))
       client_events_ = events;
   }
-  if (upstream_fd_ >= 0 && (phase_ == Phase::Forwarding || phase_ == Phase::Tunnel)) {
+  if (upstream_fd_.valid() && (phase_ == Phase::Forwarding || phase_ == Phase::Tunnel)) {
     uint32_t events = EPOLLRDHUP;
     if (upstream_out_.size() > upstream_out_sent_) events |= EPOLLOUT;
     if (client_out_.size() - client_out_sent_ < worker_.settings().buffer_high_water)
       events |= EPOLLIN;
-    if (events != upstream_events_ && worker_.loop().modify(upstream_fd_, events, &upstream_side_))
+    if (events != upstream_events_ &&
+        worker_.loop().modify(upstream_fd_.get(), events, &upstream_side_))
       upstream_events_ = events;
   }
 }
@@ -316,18 +311,18 @@ void Connection::updateInterest() {
 void Connection::logAccess(int status) {
   const auto now = worker_.now();
   const auto took = now - request_start_;
-  (series_ ? series_ : worker_.seriesFor(nullptr, MatchResult{}))->record(status, took);
-  series_.reset();
+  (route_.series ? route_.series : worker_.seriesFor(nullptr, MatchResult{}))->record(status, took);
+  route_.series.reset();
   answered_ = true;
   request_start_ = now;  // a 408 counts from here
   if (!worker_.settings().access_log) return;
   auto ms = std::chrono::duration_cast<std::chrono::microseconds>(took).count() / 1000.0;
   log::info("access", {{"client", client_ip_},
-                       {"method", method_},
-                       {"target", log_target_},
-                       {"host", log_host_},
+                       {"method", request_.method},
+                       {"target", request_.log_target},
+                       {"host", request_.log_host},
                        {"status", std::to_string(status)},
-                       {"backend", backend_ ? backend_->name : ""},
+                       {"backend", route_.backend ? route_.backend->name : ""},
                        {"duration_ms", std::to_string(ms)}});
 }
 

@@ -18,11 +18,13 @@
 #include <memory>
 #include <string>
 
+#include "operator/base/openssl_ptr.h"
 #include "operator/proxy/event_loop.h"
 #include "operator/proxy/http_parser.h"
 #include "operator/proxy/proxy_stats.h"
 #include "operator/proxy/route_table.h"
 #include "operator/proxy/tls_store.h"
+#include "operator/proxy/unique_fd.h"
 
 namespace portico::proxy {
 
@@ -90,9 +92,44 @@ private:
   void close();
   void logAccess(int status);
 
+  // One exchange's state, reset by assignment when the next request head is complete.
+  struct RequestState {
+    std::string method;
+    std::string log_target;  // copies for the access log (only when it is on)
+    std::string log_host;
+    bool websocket = false;  // the request asks for a WebSocket upgrade, passed on
+    http::BodyFraming framing = http::BodyFraming::None;
+    uint64_t remaining = 0;  // Content-Length bytes not yet forwarded
+    uint64_t body_seen = 0;  // chunked body bytes so far (for the size limit)
+    http::ChunkedDecoder chunks;
+    bool body_done = true;
+    std::string origin_target;  // an absolute-form target's path when it had to be rebuilt
+  };
+  struct RouteState {
+    RouteTableConstSharedPtr table;  // the table the request was matched with
+    const Backend* backend = nullptr;
+    RequestSeriesPtr series;   // where the request is counted once it ends
+    std::string endpoint_key;  // "ip:port" of the endpoint in use, for the pool
+    std::string endpoint_address;
+    uint16_t endpoint_port = 0;
+    bool reused_upstream = false;  // the exchange runs on a kept-alive connection
+    bool fresh_only = false;       // retrying: open a new connection, reuse none
+    uint32_t attempts = 0;
+    uint32_t first_endpoint = 0;
+  };
+  struct ResponseState {
+    bool head_done = false;
+    http::BodyFraming framing = http::BodyFraming::None;
+    bool chunked = false;  // the body goes to the client chunk-framed by the proxy
+    uint64_t remaining = 0;
+    http::ChunkedDecoder chunks;
+    bool upstream_reusable = false;
+    int status = 0;
+  };
+
   Worker& worker_;
-  int client_fd_;
-  int upstream_fd_ = -1;
+  UniqueFd client_fd_;
+  UniqueFd upstream_fd_;
   std::string client_ip_;
   Side client_side_;
   Side upstream_side_;
@@ -101,7 +138,7 @@ private:
   Phase phase_ = Phase::ReadHead;
   bool client_eof_ = false;
   std::shared_ptr<const TlsStore> tls_store_;  // the certificates this connection started with
-  SSL* ssl_ = nullptr;
+  SslPtr ssl_;
   bool handshake_done_ = true;
   bool tls_want_write_ = false;  // OpenSSL needs the socket writable to go on
   bool tls_failed_ = false;      // a read or write failed: no close_notify
@@ -112,46 +149,23 @@ private:
   std::string upstream_in_;
   std::string upstream_out_;
   size_t upstream_out_sent_ = 0;
+  // The rewritten request head, kept until the upstream connection is up (its buffer is
+  // reused from request to request).
+  std::string upstream_head_;
 
-  // The request in progress.
-  RouteTableConstSharedPtr table_;
-  const Backend* backend_ = nullptr;
-  RequestSeriesPtr series_;   // where the request is counted once it ends
-  std::string endpoint_key_;  // "ip:port" of the endpoint in use, for the pool
-  std::string endpoint_address_;
-  uint16_t endpoint_port_ = 0;
   // After a keep-alive exchange the upstream connection stays with this client, registered and
-  // idle, for its next request to the same endpoint.
+  // idle, for its next request to the same endpoint; it goes to the pool under `parked_key_`.
   bool upstream_parked_ = false;
+  std::string parked_key_;
   std::string parked_address_;
   uint16_t parked_port_ = 0;
-  bool reused_upstream_ = false;  // the exchange runs on a kept-alive connection
-  bool fresh_only_ = false;       // retrying: open a new connection, reuse none
-  uint32_t attempts_ = 0;
-  uint32_t first_endpoint_ = 0;
-  http::MessageHead request_;
-  std::string method_;
-  std::string log_target_;  // copies for the access log (only when it is on)
-  std::string log_host_;
-  bool client_keep_alive_ = true;
-  bool answered_ = false;           // a request was answered on this connection
-  bool upgrade_websocket_ = false;  // the request asks for a WebSocket upgrade, passed on
-  http::BodyFraming request_framing_ = http::BodyFraming::None;
-  uint64_t request_remaining_ = 0;
-  uint64_t request_body_seen_ = 0;
-  http::ChunkedDecoder request_chunks_;
-  bool request_body_done_ = true;
-  std::string request_head_out_;  // rewritten head, kept until the upstream connection is up
-  std::string origin_target_;     // an absolute-form target's path when it had to be rebuilt
+  bool client_keep_alive_ = true;  // the client connection may carry another request
+  bool answered_ = false;          // a request was answered on this connection
 
-  // The response in progress.
-  bool response_head_done_ = false;
-  http::BodyFraming response_framing_ = http::BodyFraming::None;
-  bool response_chunked_ = false;  // the body goes to the client chunk-framed by the proxy
-  uint64_t response_remaining_ = 0;
-  http::ChunkedDecoder response_chunks_;
-  bool upstream_reusable_ = false;
-  int response_status_ = 0;
+  http::MessageHead request_head_;  // its views point into client_in_ until the head is erased
+  RequestState request_;
+  RouteState route_;
+  ResponseState response_;
 
   std::chrono::steady_clock::time_point deadline_;
   std::chrono::steady_clock::time_point request_start_;

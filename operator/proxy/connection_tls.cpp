@@ -19,14 +19,14 @@ namespace portico::proxy {
 
 ssize_t Connection::clientRecv(char* buffer, size_t size) {
   if (!ssl_) {
-    ssize_t n = ::recv(client_fd_, buffer, size, 0);
+    ssize_t n = ::recv(client_fd_.get(), buffer, size, 0);
     if (n >= 0) return n;
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return -1;
     return -2;
   }
   size_t got = 0;
-  if (SSL_read_ex(ssl_, buffer, size, &got) == 1) return static_cast<ssize_t>(got);
-  switch (SSL_get_error(ssl_, 0)) {
+  if (SSL_read_ex(ssl_.get(), buffer, size, &got) == 1) return static_cast<ssize_t>(got);
+  switch (SSL_get_error(ssl_.get(), 0)) {
     case SSL_ERROR_WANT_READ: return -1;
     case SSL_ERROR_WANT_WRITE: tls_want_write_ = true; return -1;
     case SSL_ERROR_ZERO_RETURN: return 0;
@@ -39,14 +39,14 @@ ssize_t Connection::clientRecv(char* buffer, size_t size) {
 
 ssize_t Connection::clientSend(const char* buffer, size_t size) {
   if (!ssl_) {
-    ssize_t n = ::send(client_fd_, buffer, size, MSG_NOSIGNAL);
+    ssize_t n = ::send(client_fd_.get(), buffer, size, MSG_NOSIGNAL);
     if (n >= 0) return n;
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return -1;
     return -2;
   }
   size_t sent = 0;
-  if (SSL_write_ex(ssl_, buffer, size, &sent) == 1) return static_cast<ssize_t>(sent);
-  switch (SSL_get_error(ssl_, 0)) {
+  if (SSL_write_ex(ssl_.get(), buffer, size, &sent) == 1) return static_cast<ssize_t>(sent);
+  switch (SSL_get_error(ssl_.get(), 0)) {
     case SSL_ERROR_WANT_WRITE: tls_want_write_ = true; return -1;
     case SSL_ERROR_WANT_READ: return -1;
     default:
@@ -58,13 +58,13 @@ ssize_t Connection::clientSend(const char* buffer, size_t size) {
 
 bool Connection::continueHandshake() {
   if (handshake_done_) return true;
-  int r = SSL_do_handshake(ssl_);
+  int r = SSL_do_handshake(ssl_.get());
   if (r == 1) {
     handshake_done_ = true;
-    worker_.stats().countHandshake(SSL_session_reused(ssl_) == 1);
+    worker_.stats().countHandshake(SSL_session_reused(ssl_.get()) == 1);
     return true;
   }
-  switch (int error = SSL_get_error(ssl_, r)) {
+  switch (int error = SSL_get_error(ssl_.get(), r)) {
     case SSL_ERROR_WANT_READ: return false;
     case SSL_ERROR_WANT_WRITE: tls_want_write_ = true; return false;
     default:
@@ -72,8 +72,7 @@ bool Connection::continueHandshake() {
       worker_.stats().countHandshakeFailure(classifyHandshakeFailure(error, ERR_peek_error()));
       ERR_clear_error();
       handshake_done_ = true;  // nothing to shut down politely
-      SSL_free(ssl_);
-      ssl_ = nullptr;
+      ssl_.reset();
       close();
       return false;
   }

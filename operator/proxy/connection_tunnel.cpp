@@ -8,15 +8,15 @@
 namespace portico::proxy {
 
 void Connection::startTunnel() {
-  response_head_done_ = true;
-  response_status_ = 101;
+  response_.head_done = true;
+  response_.status = 101;
   logAccess(101);  // the request is done: counted and logged as the upgrade
   // A tunnel may live for hours: it must not hold on to the route table it was routed with.
-  table_.reset();
-  backend_ = nullptr;
+  route_.table.reset();
+  route_.backend = nullptr;
   phase_ = Phase::Tunnel;
   client_keep_alive_ = false;
-  upstream_reusable_ = false;
+  response_.upstream_reusable = false;
   relayTunnel();  // whatever either side sent right behind the handshake
   if (phase_ == Phase::Tunnel) flushClient();
 }

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "operator/proxy/http_forwarding.h"
 #include "operator/proxy/socket_util.h"
@@ -16,44 +17,46 @@
 namespace portico::proxy {
 
 void Connection::closeUpstream(bool reusable) {
-  upstream_parked_ = false;
-  if (upstream_fd_ < 0) return;
-  worker_.loop().remove(upstream_fd_);
-  if (reusable)
-    worker_.pool().give(endpoint_key_, upstream_fd_);
+  const bool parked = std::exchange(upstream_parked_, false);
+  if (!upstream_fd_.valid()) return;
+  worker_.loop().remove(upstream_fd_.get());
+  // Only a parked connection (idle after a complete exchange) is known to be reusable.
+  if (reusable && parked)
+    worker_.pool().give(parked_key_, upstream_fd_.release());
   else
-    ::close(upstream_fd_);
-  upstream_fd_ = -1;
+    upstream_fd_.reset();
 }
 
 // Tries the next endpoint of the backend (each at most once per request): a pooled idle
 // connection first, else a new one.
 bool Connection::connectNext() {
-  const auto& endpoints = backend_->endpoints;
-  while (attempts_ < endpoints.size()) {
-    const Endpoint& e = endpoints[(first_endpoint_ + attempts_) % endpoints.size()];
-    ++attempts_;
+  const auto& endpoints = route_.backend->endpoints;
+  while (route_.attempts < endpoints.size()) {
+    const Endpoint& e = endpoints[(route_.first_endpoint + route_.attempts) % endpoints.size()];
+    ++route_.attempts;
     if (upstream_parked_) {
       // The connection this client used last time, still registered: no syscall to reuse it.
-      if (!fresh_only_ && parked_port_ == e.port && parked_address_ == e.address) {
+      if (!route_.fresh_only && parked_port_ == e.port && parked_address_ == e.address) {
         upstream_parked_ = false;
-        reused_upstream_ = true;
+        route_.endpoint_key = parked_key_;
+        route_.endpoint_address = parked_address_;
+        route_.endpoint_port = parked_port_;
+        route_.reused_upstream = true;
         onUpstreamConnected();
         return true;
       }
       closeUpstream(true);
     }
-    endpoint_key_ = e.address + ":" + std::to_string(e.port);
-    endpoint_address_ = e.address;
-    endpoint_port_ = e.port;
-    int fd = fresh_only_ ? -1 : worker_.pool().take(endpoint_key_);
+    route_.endpoint_key = e.address + ":" + std::to_string(e.port);
+    route_.endpoint_address = e.address;
+    route_.endpoint_port = e.port;
+    int fd = route_.fresh_only ? -1 : worker_.pool().take(route_.endpoint_key);
     if (fd >= 0) {
-      reused_upstream_ = true;
-      upstream_fd_ = fd;
+      route_.reused_upstream = true;
+      upstream_fd_.reset(fd);
       upstream_events_ = EPOLLIN | EPOLLRDHUP;
-      if (!worker_.loop().add(upstream_fd_, upstream_events_, &upstream_side_)) {
-        ::close(upstream_fd_);
-        upstream_fd_ = -1;
+      if (!worker_.loop().add(upstream_fd_.get(), upstream_events_, &upstream_side_)) {
+        upstream_fd_.reset();
         continue;
       }
       onUpstreamConnected();
@@ -63,12 +66,11 @@ bool Connection::connectNext() {
     if (!parseAddress(e.address, e.port, address)) continue;
     fd = connectTcp(address);
     if (fd < 0) continue;
-    reused_upstream_ = false;
-    upstream_fd_ = fd;
+    route_.reused_upstream = false;
+    upstream_fd_.reset(fd);
     upstream_events_ = EPOLLOUT | EPOLLRDHUP;
-    if (!worker_.loop().add(upstream_fd_, upstream_events_, &upstream_side_)) {
-      ::close(upstream_fd_);
-      upstream_fd_ = -1;
+    if (!worker_.loop().add(upstream_fd_.get(), upstream_events_, &upstream_side_)) {
+      upstream_fd_.reset();
       continue;
     }
     phase_ = Phase::Connecting;
@@ -81,9 +83,9 @@ bool Connection::connectNext() {
 void Connection::onUpstreamConnected() {
   phase_ = Phase::Forwarding;
   deadline_ = worker_.now() + worker_.settings().upstream_timeout;
-  upstream_out_.assign(request_head_out_);
+  upstream_out_.assign(upstream_head_);
   upstream_out_sent_ = 0;
-  upstream_reusable_ = false;
+  response_.upstream_reusable = false;
   forwardRequestBody();
   flushUpstream();
 }
@@ -91,29 +93,29 @@ void Connection::onUpstreamConnected() {
 // A reused keep-alive connection the upstream closed just as we sent: a body-less request can
 // go again, once, on a fresh connection to the same endpoint (as nginx's proxy_next_upstream).
 bool Connection::retryOnFreshConnection() {
-  if (!reused_upstream_ || fresh_only_ || request_framing_ != http::BodyFraming::None ||
-      response_head_done_)
+  if (!route_.reused_upstream || route_.fresh_only || request_.framing != http::BodyFraming::None ||
+      response_.head_done)
     return false;
   closeUpstream(false);
-  fresh_only_ = true;
-  --attempts_;
+  route_.fresh_only = true;
+  --route_.attempts;
   return connectNext();
 }
 
 void Connection::upstreamFailed(int status, UpstreamError reason) {
-  if (series_) series_->countUpstreamError(reason);
+  if (route_.series) route_.series->countUpstreamError(reason);
   closeUpstream(false);
   // The request body may be half consumed: the connection cannot carry another request.
-  bool close_after = !request_body_done_;
+  bool close_after = !request_.body_done;
   respondLocally(status, reasonPhrase(status),
                  status == 504 ? "upstream timed out\n" : "upstream connection failed\n",
                  close_after);
 }
 
 bool Connection::flushUpstream() {
-  if (upstream_fd_ < 0) return true;
+  if (!upstream_fd_.valid()) return true;
   while (upstream_out_sent_ < upstream_out_.size()) {
-    ssize_t n = ::send(upstream_fd_, upstream_out_.data() + upstream_out_sent_,
+    ssize_t n = ::send(upstream_fd_.get(), upstream_out_.data() + upstream_out_sent_,
                        upstream_out_.size() - upstream_out_sent_, MSG_NOSIGNAL);
     if (n > 0) {
       upstream_out_sent_ += static_cast<size_t>(n);
@@ -122,7 +124,7 @@ bool Connection::flushUpstream() {
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
     if (n < 0 && errno == EINTR) continue;
     // The upstream went away while we sent: if nothing came back, it is a bad gateway.
-    if (!response_head_done_)
+    if (!response_.head_done)
       upstreamFailed(502, UpstreamError::BadResponse);
     else
       close();
@@ -134,7 +136,7 @@ bool Connection::flushUpstream() {
     close();
     return false;
   }
-  if (!client_in_.empty() && !request_body_done_) forwardRequestBody();
+  if (!client_in_.empty() && !request_.body_done) forwardRequestBody();
   return true;
 }
 
@@ -143,7 +145,7 @@ void Connection::readUpstream() {
   char buf[16384];
   bool eof = false;
   while (true) {
-    ssize_t n = ::recv(upstream_fd_, buf, sizeof buf, 0);
+    ssize_t n = ::recv(upstream_fd_.get(), buf, sizeof buf, 0);
     if (n > 0) {
       upstream_in_.append(buf, static_cast<size_t>(n));
       if (static_cast<size_t>(n) < sizeof buf ||
@@ -169,13 +171,13 @@ void Connection::readUpstream() {
     flushClient();
     return;
   }
-  if (phase_ != Phase::Forwarding || upstream_fd_ < 0) return;
+  if (phase_ != Phase::Forwarding || !upstream_fd_.valid()) return;
   if (eof) {
-    if (!response_head_done_) {
+    if (!response_.head_done) {
       if (upstream_in_.empty() && retryOnFreshConnection()) return;
       upstreamFailed(502, UpstreamError::BadResponse);
-    } else if (response_framing_ == http::BodyFraming::UntilClose) {
-      if (response_chunked_)
+    } else if (response_.framing == http::BodyFraming::UntilClose) {
+      if (response_.chunked)
         client_out_ += "0\r\n\r\n";
       else
         client_keep_alive_ = false;
@@ -192,9 +194,9 @@ void Connection::processUpstreamData() {
     relayTunnel();
     return;
   }
-  while (!response_head_done_) {
+  while (!response_.head_done) {
     http::MessageHead head;
-    auto status = http::parseResponseHead(upstream_in_, method_, head);
+    auto status = http::parseResponseHead(upstream_in_, request_.method, head);
     if (status == http::ParseStatus::Incomplete) return;
     if (status == http::ParseStatus::Error) {
       upstreamFailed(502, UpstreamError::BadResponse);
@@ -208,7 +210,7 @@ void Connection::processUpstreamData() {
     }
     if (head.status == 101) {
       // Switching only to what was asked for: a WebSocket (RFC 6455 §4.1).
-      if (!upgrade_websocket_ || !http::listContains(head.header("upgrade"), "websocket")) {
+      if (!request_.websocket || !http::listContains(head.header("upgrade"), "websocket")) {
         upstreamFailed(502, UpstreamError::BadResponse);
         return;
       }
@@ -220,40 +222,40 @@ void Connection::processUpstreamData() {
       return;
     }
     ClientResponseContext context;
-    context.client_version_minor = request_.version_minor;
+    context.client_version_minor = request_head_.version_minor;
     context.keep_alive = client_keep_alive_;
     context.hsts = hstsValue();  // HSTS only over TLS (RFC 6797 §7.2)
     context.server = worker_.settings().server_header;
     context.date = worker_.httpDate();
-    ClientResponsePlan plan = appendClientResponseHead(client_out_, head, method_, context);
+    ClientResponsePlan plan = appendClientResponseHead(client_out_, head, request_.method, context);
     upstream_in_.erase(0, head.head_size);
     client_keep_alive_ = plan.keep_alive;
-    response_chunked_ = plan.chunked;
-    response_status_ = head.status;
-    response_framing_ = head.framing;
-    response_remaining_ = head.content_length;
-    response_chunks_ = http::ChunkedDecoder{};
-    upstream_reusable_ = head.keep_alive && head.framing != http::BodyFraming::UntilClose;
-    response_head_done_ = true;
+    response_.chunked = plan.chunked;
+    response_.status = head.status;
+    response_.framing = head.framing;
+    response_.remaining = head.content_length;
+    response_.chunks = http::ChunkedDecoder{};
+    response_.upstream_reusable = head.keep_alive && head.framing != http::BodyFraming::UntilClose;
+    response_.head_done = true;
   }
 
-  switch (response_framing_) {
+  switch (response_.framing) {
     case http::BodyFraming::None: break;
     case http::BodyFraming::ContentLength: {
       size_t take =
-          static_cast<size_t>(std::min<uint64_t>(response_remaining_, upstream_in_.size()));
+          static_cast<size_t>(std::min<uint64_t>(response_.remaining, upstream_in_.size()));
       client_out_.append(upstream_in_, 0, take);
       upstream_in_.erase(0, take);
-      response_remaining_ -= take;
-      if (response_remaining_ > 0) {
+      response_.remaining -= take;
+      if (response_.remaining > 0) {
         flushClient();
         return;
       }
       break;
     }
     case http::BodyFraming::Chunked: {
-      auto result = response_chunks_.feed(upstream_in_, [&](std::string_view d) {
-        if (response_chunked_)
+      auto result = response_.chunks.feed(upstream_in_, [&](std::string_view d) {
+        if (response_.chunked)
           appendChunk(client_out_, d);
         else
           client_out_ += d;  // an HTTP/1.0 client: the body ends with the connection
@@ -267,11 +269,11 @@ void Connection::processUpstreamData() {
         flushClient();
         return;
       }
-      if (response_chunked_) client_out_ += "0\r\n\r\n";
+      if (response_.chunked) client_out_ += "0\r\n\r\n";
       break;
     }
     case http::BodyFraming::UntilClose:
-      if (response_chunked_)
+      if (response_.chunked)
         appendChunk(client_out_, upstream_in_);
       else
         client_out_ += upstream_in_;
@@ -280,12 +282,13 @@ void Connection::processUpstreamData() {
       return;
   }
   // The response is complete; reuse the upstream only if it sent nothing beyond it.
-  if (upstream_reusable_ && upstream_in_.empty() && request_body_done_) {
+  if (response_.upstream_reusable && upstream_in_.empty() && request_.body_done) {
     // Keep it for this client's next request (the common keep-alive case); it goes to the pool
     // if the next request picks another endpoint or the client leaves.
     upstream_parked_ = true;
-    parked_address_ = endpoint_address_;
-    parked_port_ = endpoint_port_;
+    parked_key_ = route_.endpoint_key;
+    parked_address_ = route_.endpoint_address;
+    parked_port_ = route_.endpoint_port;
   } else {
     closeUpstream(false);
   }

@@ -23,7 +23,7 @@ public:
   EventLoop& operator=(const EventLoop&) = delete;
 
   bool valid() const { return epoll_fd_ >= 0; }
-  // Edge-triggered registration; `handler` must outlive the registration.
+  // Level-triggered registration (no EPOLLET); `handler` must outlive the registration.
   bool add(int fd, uint32_t events, IoHandler* handler);
   bool modify(int fd, uint32_t events, IoHandler* handler);
   void remove(int fd);

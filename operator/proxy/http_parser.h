@@ -56,7 +56,7 @@ struct MessageHead {
   uint64_t content_length = 0;
   bool keep_alive = true;        // after this message (Connection, version)
   bool expect_continue = false;  // Expect: 100-continue
-  bool upgrade = false;          // Connection: upgrade (not supported yet)
+  bool upgrade = false;          // Connection: upgrade (only WebSocket is passed on)
 
   // For an Error: the status to answer with (400, 431, 501, 505) and why.
   int error_status = 0;

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A real HTTP/1.1 backend for proxy tests (loopback only).
 
-GET  /echo, POST /echo  -> JSON: method, path, headers, body length, body sha256, backend name
+GET  /echo, POST /echo  -> JSON: method, path, headers, body length, body sha256, backend name,
+                          the port of the connection it came on (peer_port)
 GET  /slow?ms=N         -> answers after N milliseconds
 GET  /chunked?n=N       -> N chunks of 'chunk-i\\n' with Transfer-Encoding: chunked
 GET  /big?bytes=N       -> N bytes with Content-Length
@@ -124,6 +125,7 @@ class Handler(BaseHTTPRequestHandler):
                 "headers": {k: v for k, v in self.headers.items()},
                 "body_length": len(body),
                 "body_sha256": hashlib.sha256(body).hexdigest(),
+                "peer_port": self.client_address[1],  # which upstream connection carried it
             }
             self._send(200, json.dumps(doc).encode(), "application/json")
         elif url.path == "/slow":

@@ -56,6 +56,8 @@ write_manifests() {  # write_manifests EXTRA_PATH_NAME
     manifest_service mixed
     manifest_endpoint_slice mixed-1 mixed "$DEAD_PORT"
     manifest_endpoint_slice mixed-2 mixed "$PORT_A"
+    manifest_service solo
+    manifest_endpoint_slice solo-1 solo "$PORT_A"
     manifest_tls_secret app-tls "$WORK/pki/app.pem" "$WORK/pki/app.key"
     manifest_tls_secret wild-tls "$WORK/pki/wild.pem" "$WORK/pki/wild.key"
     manifest_tls_secret secure-tls "$WORK/pki/secure.pem" "$WORK/pki/secure.key"
@@ -71,6 +73,15 @@ spec:
   - host: secure.test
     http:
       paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: solo}
+spec:
+  rules:
+  - host: solo.test
+    http:
+      paths: [{path: /, pathType: Prefix, backend: {service: {name: solo, port: {number: 80}}}}]
 ---
 apiVersion: networking.k8s.io/v1
 kind: Ingress
@@ -113,6 +124,12 @@ check "unknown host is 404" "404" "$(curl -s -o /dev/null -w '%{http_code}' -H '
 # Keep-alive: curl reuses one connection for several requests.
 curl -sv -H "Host: app.test" "$URL/x" "$URL/y" "$URL/z" -o /dev/null -o /dev/null -o /dev/null 2>"$WORK/keepalive.err"
 check "keep-alive connection reused" "2" "$(grep -c 'Re-using existing connection' "$WORK/keepalive.err")"
+
+# ...and so does the proxy upstream: four requests on one client connection to a one-endpoint
+# backend all arrive on one upstream connection (kept with the client between requests).
+peer_ports=$(curl -s -H "Host: solo.test" "$URL/echo" "$URL/echo" "$URL/echo" "$URL/echo" |
+  grep -o '"peer_port": [0-9]*' | sort -u | wc -l)
+check "the upstream connection is reused across a client's requests" "1" "$peer_ports"
 
 # Forwarded headers, Host preserved.
 echo_doc=$("${C[@]}" -H 'X-Forwarded-For: 203.0.113.7' "$URL/echo")
