@@ -5,7 +5,7 @@ FROM debian:bookworm AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends g++ meson ninja-build pkg-config cmake python3 \
       libcpprest-dev libssl-dev libyaml-cpp-dev nlohmann-json3-dev prometheus-cpp-dev \
-      doctest-dev libcli11-dev \
+      doctest-dev libcli11-dev libnghttp2-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -16,7 +16,7 @@ RUN meson setup /build --buildtype=release -Dtests=disabled -Dintegration_tests=
 FROM debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates libssl3 libcpprest2.10 \
-      libyaml-cpp0.7 libprometheus-cpp-core1.0 \
+      libyaml-cpp0.7 libprometheus-cpp-core1.0 libnghttp2-14 \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /build/portico /usr/bin/portico
 COPY crds/ /usr/share/portico/crds/

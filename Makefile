@@ -17,7 +17,7 @@ UNITY      := -Dunity=on -Dunity_size=6
 
 # Debian packages: the toolchain and libraries, then the real peers the tests start.
 BUILD_PACKAGES := g++ meson ninja-build pkg-config cmake python3 libcpprest-dev libssl-dev \
-	libyaml-cpp-dev nlohmann-json3-dev prometheus-cpp-dev doctest-dev libcli11-dev
+	libyaml-cpp-dev nlohmann-json3-dev prometheus-cpp-dev doctest-dev libcli11-dev libnghttp2-dev
 TEST_PACKAGES  := curl openssl golang-go etcd-server dpkg-dev clang libclang-rt-14-dev pebble \
 	clang-format shellcheck
 
@@ -49,7 +49,7 @@ $(FUZZ_BUILD)/build.ninja:
 	CXX=clang++ meson setup $(FUZZ_BUILD) $(UNITY) -Dfuzzing=true -Dtests=disabled -Dintegration_tests=false \
 	  -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 
-FUZZ_TARGETS := http_parser_fuzz route_fuzz snapshot_file_fuzz watch_stream_fuzz manifest_fuzz \
+FUZZ_TARGETS := http_parser_fuzz h2_session_fuzz route_fuzz snapshot_file_fuzz watch_stream_fuzz manifest_fuzz \
 	acme_fuzz ingress_compile_fuzz pem_fuzz
 
 fuzz-build: test-deps $(FUZZ_BUILD)/build.ninja
