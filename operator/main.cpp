@@ -126,6 +126,8 @@ int main(int argc, char** argv) {
                                          "request body limit (413); 0: none");
   auto* access_log_opt = proxy->add_flag("--access-log", proxy_flags.settings.access_log,
                                          "log one JSON line per request");
+  proxy->add_flag("--http2", proxy_flags.settings.http2,
+                  "offer HTTP/2 (ALPN h2) on the HTTPS listener (experimental)");
   proxy->add_option("--metrics-address", proxy_flags.metrics_address,
                     "host:port serving /metrics, /healthz and /readyz");
   double proxy_shutdown_delay = 0, proxy_shutdown_grace = 25;

@@ -15,7 +15,7 @@ Status DataPlane::run(CancelSource& stop,
                       const std::function<void(const std::string&)>& on_listening,
                       const CancelSource* hurry) {
   proxy::TableSource tables;
-  proxy::TlsStoreBuilder tls_builder;
+  proxy::TlsStoreBuilder tls_builder(options_.settings.http2);
   proxy::SnapshotReader reader(options_.snapshot_path);
 
   // Snapshot follower: a new generation is validated, decoded and handed to the workers.

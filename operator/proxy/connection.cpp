@@ -53,6 +53,7 @@ void Connection::start() {
 
 void Connection::close() {
   const bool was_open = phase_ != Phase::Done;
+  if (h2_) h2_->abandonAll();
   if (upstream_fd_.valid()) closeUpstream(upstream_parked_);  // a parked one is healthy: pool it
   if (ssl_) {
     // Best-effort close_notify, never waiting, and not on a connection that already failed.
@@ -69,6 +70,13 @@ void Connection::close() {
 }
 
 void Connection::closeIfIdle(std::chrono::steady_clock::time_point now) {
+  if (phase_ == Phase::Http2) {  // GOAWAY: the client opens no more streams here
+    h2_->shutdown();
+    writeHttp2();
+    if (phase_ == Phase::Http2 && h2_->openStreams() == 0 && client_out_.size() == client_out_sent_)
+      close();
+    return;
+  }
   // Between the requests of a kept-alive connection; a connection accepted a moment ago has
   // its first request on the way, so it gets a second to send a byte of it.
   if (phase_ == Phase::ReadHead && client_in_.empty() && client_out_.size() == client_out_sent_ &&
@@ -77,6 +85,12 @@ void Connection::closeIfIdle(std::chrono::steady_clock::time_point now) {
 }
 
 void Connection::checkTimeout(std::chrono::steady_clock::time_point now) {
+  if (phase_ == Phase::Http2) {
+    h2_->checkTimeout(now);  // each stream's upstream (a 504 may be due)
+    writeHttp2();
+    if (phase_ == Phase::Http2 && h2_->openStreams() == 0 && now >= deadline_) close();
+    return;
+  }
   if (phase_ == Phase::Done || now < deadline_) return;
   switch (phase_) {
     case Phase::ReadHead:
@@ -98,6 +112,7 @@ void Connection::checkTimeout(std::chrono::steady_clock::time_point now) {
       else
         upstreamFailed(504, UpstreamError::Timeout);
       break;
+    case Phase::Http2:   // handled above
     case Phase::Tunnel:  // nothing either way for upstream_timeout
     case Phase::Flushing:
     case Phase::Done: close(); break;
@@ -143,7 +158,8 @@ void Connection::onIo(bool upstream, uint32_t events) {
     // TLS may hold decrypted bytes the socket no longer signals: always try to read then.
     if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) || ssl_) readClient();
   }
-  if (phase_ == Phase::ReadHead || phase_ == Phase::Forwarding || phase_ == Phase::Tunnel)
+  if (phase_ == Phase::ReadHead || phase_ == Phase::Forwarding || phase_ == Phase::Tunnel ||
+      phase_ == Phase::Http2)
     processBuffered();
   if (phase_ != Phase::Done) updateInterest();
 }
@@ -177,6 +193,8 @@ void Connection::readClient() {
   if (client_eof_ && phase_ == Phase::ReadHead && client_in_.empty() &&
       client_out_.size() == client_out_sent_)
     close();
+  else if (client_eof_ && phase_ == Phase::Http2 && client_out_.size() == client_out_sent_)
+    close();  // the client left: its streams go with it
   // The client ended the tunnel: close once the backend has what it sent (see flushUpstream).
   else if (client_eof_ && phase_ == Phase::Tunnel && upstream_out_.size() == upstream_out_sent_)
     close();
@@ -185,6 +203,10 @@ void Connection::readClient() {
 // Starts every complete request that is buffered (pipelining), one at a time, while the
 // client keeps up with the answers; then moves request body bytes along.
 void Connection::processBuffered() {
+  if (phase_ == Phase::Http2) {
+    processHttp2();
+    return;
+  }
   if (phase_ == Phase::Tunnel) {
     relayTunnel();
     return;

@@ -9,8 +9,12 @@
 // X-Forwarded-For/-Proto/-Host added, Host kept) → request body → response head and body back.
 // A WebSocket upgrade answered 101 turns the connection into a tunnel (connection_tunnel.cpp).
 //
-// One class, five files: connection.cpp (life cycle, client I/O, local answers, timeouts),
-// connection_tls.cpp, connection_request.cpp, connection_upstream.cpp and connection_tunnel.cpp.
+// When ALPN chooses h2, the connection hands its streams to an H2Frontend (connection_http2.cpp)
+// and keeps only the socket, TLS, backpressure and its idle timeout.
+//
+// One class, six files: connection.cpp (life cycle, client I/O, local answers, timeouts),
+// connection_tls.cpp, connection_request.cpp, connection_upstream.cpp, connection_tunnel.cpp
+// and connection_http2.cpp.
 #pragma once
 
 #include <chrono>
@@ -20,6 +24,7 @@
 
 #include "operator/base/openssl_ptr.h"
 #include "operator/proxy/event_loop.h"
+#include "operator/proxy/h2_frontend.h"
 #include "operator/proxy/http_parser.h"
 #include "operator/proxy/proxy_stats.h"
 #include "operator/proxy/route_table.h"
@@ -52,6 +57,7 @@ private:
     Forwarding,  // request (body) going up, response coming down
     Flushing,    // a local answer is written, then the connection closes
     Tunnel,      // after a WebSocket upgrade (101): bytes relayed both ways until one side ends
+    Http2,       // ALPN chose h2: the H2Frontend has the streams (h2_frontend.cpp)
     Done,
   };
 
@@ -86,6 +92,9 @@ private:
   void forwardRequestBody();
   void processUpstreamData();
   void finishExchange();
+  void startHttp2();
+  void processHttp2();  // feeds what the client sent to the session
+  void writeHttp2();    // produces the session's frames and writes them
   void startTunnel();
   void relayTunnel();  // moves what either side sent to the other
   void closeUpstream(bool reusable);
@@ -161,6 +170,8 @@ private:
   uint16_t parked_port_ = 0;
   bool client_keep_alive_ = true;  // the client connection may carry another request
   bool answered_ = false;          // a request was answered on this connection
+
+  std::unique_ptr<H2Frontend> h2_;  // in Phase::Http2
 
   http::MessageHead request_head_;  // its views point into client_in_ until the head is erased
   RequestState request_;

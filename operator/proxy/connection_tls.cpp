@@ -62,7 +62,11 @@ bool Connection::continueHandshake() {
   if (r == 1) {
     handshake_done_ = true;
     worker_.stats().countHandshake(SSL_session_reused(ssl_.get()) == 1);
-    return true;
+    const unsigned char* protocol = nullptr;
+    unsigned int length = 0;
+    SSL_get0_alpn_selected(ssl_.get(), &protocol, &length);
+    if (length == 2 && std::memcmp(protocol, "h2", 2) == 0) startHttp2();
+    return phase_ != Phase::Done;
   }
   switch (int error = SSL_get_error(ssl_.get(), r)) {
     case SSL_ERROR_WANT_READ: return false;

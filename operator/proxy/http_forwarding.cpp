@@ -1,5 +1,8 @@
 #include "operator/proxy/http_forwarding.h"
 
+#include <algorithm>
+#include <cctype>
+
 #include <cstdio>
 #include <ctime>
 
@@ -182,6 +185,34 @@ ClientResponsePlan appendClientResponseHead(std::string& out, const http::Messag
     out += "Connection: keep-alive\r\n";  // RFC 9112 §9.3: a 1.0 client closes unless told
   out += "\r\n";
   return plan;
+}
+
+std::vector<ResponseField> h2ResponseFields(const http::MessageHead& response,
+                                            std::string_view request_method,
+                                            const ClientResponseContext& context) {
+  std::vector<ResponseField> fields;
+  fields.reserve(response.header_count + 4);
+  auto add = [&](std::string_view name, std::string_view value) {
+    ResponseField& field = fields.emplace_back();
+    field.name.resize(name.size());
+    std::transform(name.begin(), name.end(), field.name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    field.value.assign(value);
+  };
+  for (size_t i = 0; i < response.header_count; ++i) {
+    const auto& h = response.headers[i];
+    if (isHopByHop(h.name) || listedInConnection(response, h.name)) continue;
+    add(h.name, h.value);
+  }
+  if (!context.date.empty() && response.header("date").empty()) add("date", context.date);
+  if (!context.server.empty() && response.header("server").empty()) add("server", context.server);
+  if (!context.hsts.empty() && response.header("strict-transport-security").empty())
+    add("strict-transport-security", context.hsts);
+  if (response.framing == http::BodyFraming::ContentLength)
+    add("content-length", std::to_string(response.content_length));
+  else if (request_method == "HEAD" && !response.header("content-length").empty())
+    add("content-length", response.header("content-length"));
+  return fields;
 }
 
 void appendInterimResponseHead(std::string& out, const http::MessageHead& response) {

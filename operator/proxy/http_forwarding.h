@@ -6,6 +6,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "operator/proxy/http_parser.h"
 
@@ -63,6 +64,18 @@ struct ClientResponsePlan {
 ClientResponsePlan appendClientResponseHead(std::string& out, const http::MessageHead& response,
                                             std::string_view request_method,
                                             const ClientResponseContext& context);
+// The fields of an HTTP/1.1 upstream's final response as an HTTP/2 client gets them (RFC 9113
+// §8.2.2): end-to-end fields only, names in lower case; Date, Server and HSTS added as for
+// HTTP/1.1; Content-Length when the upstream framed the body with one (or, for HEAD, named it).
+struct ResponseField {
+  std::string name;
+  std::string value;
+  bool operator==(const ResponseField&) const = default;
+};
+std::vector<ResponseField> h2ResponseFields(const http::MessageHead& response,
+                                            std::string_view request_method,
+                                            const ClientResponseContext& context);
+
 // An interim (1xx) response head: the status line and the end-to-end headers.
 void appendInterimResponseHead(std::string& out, const http::MessageHead& response);
 

@@ -25,6 +25,9 @@ struct ProxySettings {
   // Server header: on the proxy's own responses, and on proxied ones whose backend sent none.
   // "" adds none (a backend's own Server header always passes unchanged).
   std::string server_header = "portico";
+  // ALPN offers h2 on the HTTPS listener. Off by default while HTTP/2 support is completed
+  // (issue 14); `portico proxy --http2` turns it on.
+  bool http2 = false;
 };
 
 // The class's settings as the snapshot carries them (IngressClassConfig spec.proxy).

@@ -94,20 +94,35 @@ int ticketKeyCallback(SSL*, unsigned char key_name[16], unsigned char* iv, EVP_C
   return 2;
 }
 
-int alpnSelect(SSL*, const unsigned char** out, unsigned char* out_len, const unsigned char* in,
-               unsigned int in_len, void*) {
-  // http/1.1 only for now (h2 later); a client offering only h2 gets no ALPN and HTTP/1.1.
+// Whether the client's ALPN list (RFC 7301 §3.1: length-prefixed names) holds `name`; points
+// `out` at it.
+bool offers(const unsigned char* in, unsigned int in_len, std::string_view name,
+            const unsigned char** out, unsigned char* out_len) {
   for (unsigned int i = 0; i < in_len;) {
     unsigned int len = in[i];
     if (i + 1 + len > in_len) break;
-    if (len == 8 && std::memcmp(in + i + 1, "http/1.1", 8) == 0) {
+    if (len == name.size() && std::memcmp(in + i + 1, name.data(), len) == 0) {
       *out = in + i + 1;
-      *out_len = 8;
-      return SSL_TLSEXT_ERR_OK;
+      *out_len = static_cast<unsigned char>(len);
+      return true;
     }
     i += 1 + len;
   }
-  return SSL_TLSEXT_ERR_NOACK;
+  return false;
+}
+
+// HTTP/1.1 only; a client offering only h2 gets no ALPN and speaks HTTP/1.1.
+int alpnSelectHttp1(SSL*, const unsigned char** out, unsigned char* out_len,
+                    const unsigned char* in, unsigned int in_len, void*) {
+  return offers(in, in_len, "http/1.1", out, out_len) ? SSL_TLSEXT_ERR_OK : SSL_TLSEXT_ERR_NOACK;
+}
+
+// The server's preference: h2, then http/1.1.
+int alpnSelectHttp2(SSL*, const unsigned char** out, unsigned char* out_len,
+                    const unsigned char* in, unsigned int in_len, void*) {
+  return offers(in, in_len, "h2", out, out_len) || offers(in, in_len, "http/1.1", out, out_len)
+             ? SSL_TLSEXT_ERR_OK
+             : SSL_TLSEXT_ERR_NOACK;
 }
 
 int serverNameCallback(SSL* ssl, int* alert, void* arg) {
@@ -140,7 +155,7 @@ void applyPolicy(SSL_CTX* ctx, const Listeners& policy, std::vector<std::string>
   ERR_clear_error();
 }
 
-SslCtxPtr baseContext(const Listeners& policy, std::vector<std::string>* errors) {
+SslCtxPtr baseContext(const Listeners& policy, bool offer_h2, std::vector<std::string>* errors) {
   SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
   if (!ctx) return ctx;
   applyPolicy(ctx.get(), policy, errors);
@@ -153,7 +168,7 @@ SslCtxPtr baseContext(const Listeners& policy, std::vector<std::string>* errors)
   SSL_CTX_set_session_cache_mode(ctx.get(),
                                  SSL_SESS_CACHE_OFF);  // tickets only: stateless across workers
   SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx.get(), ticketKeyCallback);
-  SSL_CTX_set_alpn_select_cb(ctx.get(), alpnSelect, nullptr);
+  SSL_CTX_set_alpn_select_cb(ctx.get(), offer_h2 ? alpnSelectHttp2 : alpnSelectHttp1, nullptr);
   return ctx;
 }
 
@@ -176,8 +191,8 @@ std::string digestOf(const TlsCertificate& cert, const Listeners& policy) {
 }
 
 std::shared_ptr<SSL_CTX> contextForCertificate(const TlsCertificate& cert, const Listeners& policy,
-                                               std::string& error) {
-  SslCtxPtr ctx = baseContext(policy, nullptr);
+                                               bool offer_h2, std::string& error) {
+  SslCtxPtr ctx = baseContext(policy, offer_h2, nullptr);
   auto chain = parseCertificateChain(cert.cert_chain_pem);
   auto key = parsePrivateKey(cert.private_key_pem);
   if (!ctx || !chain || !key) {
@@ -225,7 +240,7 @@ std::shared_ptr<const TlsStore> TlsStoreBuilder::build(const RouteTableConstShar
       ctx = it->second;
     } else {
       std::string error;
-      ctx = contextForCertificate(cert, table->listeners(), error);
+      ctx = contextForCertificate(cert, table->listeners(), offer_h2_, error);
       if (!ctx && errors) errors->push_back(error);
     }
     if (ctx) kept[digest] = ctx;
@@ -234,7 +249,7 @@ std::shared_ptr<const TlsStore> TlsStoreBuilder::build(const RouteTableConstShar
   cache_ = std::move(kept);  // certificates no longer served are released
   // The accepting context's policy is what the handshake negotiates with (the SNI callback
   // swaps only the certificate), so its errors are the ones reported.
-  store->accept_ = baseContext(table->listeners(), errors);
+  store->accept_ = baseContext(table->listeners(), offer_h2_, errors);
   SSL_CTX_set_tlsext_servername_callback(store->accept_.get(), serverNameCallback);
   SSL_CTX_set_tlsext_servername_arg(store->accept_.get(), store.get());
   return store;

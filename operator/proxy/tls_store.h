@@ -33,11 +33,14 @@ private:
 
 class TlsStoreBuilder {
 public:
+  // `offer_h2`: ALPN offers "h2" before "http/1.1" (HTTP/2 to clients that speak it).
+  explicit TlsStoreBuilder(bool offer_h2 = false) : offer_h2_(offer_h2) {}
   // Builds the store for `table`; certificates that OpenSSL refuses are left out and reported.
   std::shared_ptr<const TlsStore> build(const RouteTableConstSharedPtr& table,
                                         std::vector<std::string>* errors);
 
 private:
+  const bool offer_h2_;
   Mutex mutex_;
   std::unordered_map<std::string, std::shared_ptr<SSL_CTX>> cache_
       GUARDED_BY(mutex_);  // by certificate + key digest

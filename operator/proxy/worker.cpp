@@ -28,6 +28,7 @@ Worker::Worker(const ProxySettings& base, const ExplicitSettings& explicit_flags
 Worker::~Worker() {
   connections_.clear();
   finished_.clear();
+  retired_.clear();
   if (http_.fd >= 0) ::close(http_.fd);
   if (https_.fd >= 0) ::close(https_.fd);
 }
@@ -114,6 +115,7 @@ void Worker::sweep(std::chrono::steady_clock::time_point now) {
 void Worker::freeFinished() {
   for (Connection* connection : finished_) connections_.erase(connection);
   finished_.clear();
+  retired_.clear();
 }
 
 void Worker::closeListeners() {

@@ -76,6 +76,9 @@ public:
   // Called by a connection the moment it ends: it is freed after the turn, never while its
   // events are being dispatched, and without a walk over every connection.
   void connectionFinished(Connection* connection) { finished_.push_back(connection); }
+  // The same for parts of a connection (an HTTP/2 stream, an upstream exchange) that end while
+  // their own calls may still be on the stack: freed after the turn.
+  void retire(std::shared_ptr<void> object) { retired_.push_back(std::move(object)); }
   // The time of this loop turn, read once when epoll_wait returns (as nginx and h2o do):
   // timeouts are whole seconds, and request durations are measured from the turn that read
   // the request to the turn that finished it. Saves several clock reads per request.
@@ -128,6 +131,7 @@ private:
   std::string date_;
   std::unordered_map<Connection*, std::unique_ptr<Connection>> connections_;
   std::vector<Connection*> finished_;  // ended this turn, freed before the next
+  std::vector<std::shared_ptr<void>> retired_;
 };
 
 struct ListenerSpec {

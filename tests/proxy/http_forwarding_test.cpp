@@ -176,6 +176,54 @@ TEST_CASE("forwarding: the response head the client gets") {
   }
 }
 
+TEST_CASE("forwarding: the response fields an HTTP/2 client gets (RFC 9113 §8.2.2)") {
+  struct Row {
+    const char* name;
+    std::string raw;
+    std::string method;
+    std::string hsts;
+    std::vector<ResponseField> fields;
+  };
+  const std::string date = "Wed, 02 Dec 2026 10:00:00 GMT";
+  const std::vector<Row> rows = {
+      {"names in lower case; Date, Server and the length added",
+       "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-App: 1\r\nContent-Length: 5\r\n\r\n",
+       "GET",
+       "",
+       {{"content-type", "text/plain"},
+        {"x-app", "1"},
+        {"date", date},
+        {"server", "portico"},
+        {"content-length", "5"}}},
+      {"connection-specific fields never pass",
+       "HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Hop\r\nKeep-Alive: t=5\r\nX-Hop: 1\r\n"
+       "Transfer-Encoding: chunked\r\nUpgrade: h2c\r\nServer: app\r\nDate: then\r\n\r\n",
+       "GET",
+       "",
+       {{"server", "app"}, {"date", "then"}}},
+      {"HSTS added unless the backend sent its own",
+       "HTTP/1.1 204 No Content\r\nServer: app\r\nDate: then\r\n\r\n",
+       "GET",
+       "max-age=60",
+       {{"server", "app"}, {"date", "then"}, {"strict-transport-security", "max-age=60"}}},
+      {"HEAD keeps the length the backend named",
+       "HTTP/1.1 200 OK\r\nServer: app\r\nDate: then\r\nContent-Length: 42\r\n\r\n",
+       "HEAD",
+       "",
+       {{"server", "app"}, {"date", "then"}, {"content-length", "42"}}},
+  };
+  for (const Row& row : rows) {
+    CAPTURE(row.name);
+    http::MessageHead head;
+    REQUIRE(http::parseResponseHead(row.raw, row.method, head) == http::ParseStatus::Complete);
+    ClientResponseContext context;
+    context.server = "portico";
+    context.date = date;
+    context.hsts = row.hsts;
+    CHECK(h2ResponseFields(head, row.method, context) == row.fields);
+  }
+}
+
 TEST_CASE("forwarding: IMF-fixdate (RFC 9110 §5.6.7)") {
   CHECK(formatHttpDate(784111777) == "Sun, 06 Nov 1994 08:49:37 GMT");
   CHECK(formatHttpDate(0) == "Thu, 01 Jan 1970 00:00:00 GMT");
