@@ -45,6 +45,11 @@ public:
     int64_t connections = 0;
     uint64_t full = 0, resumed = 0, accept_pauses = 0;
     std::array<uint64_t, proxy::kHandshakeFailureKinds> failures{};
+    std::array<uint64_t, 2> by_protocol{};
+    uint64_t h2_connections = 0, h2_streams = 0, resets_received = 0, resets_sent = 0;
+    uint64_t goaways_received = 0, goaways_sent = 0;
+    int64_t h2_active = 0;
+    std::array<uint64_t, proxy::h2::kDefenceCount> defences{};
     bool serving = false;
     plane_.visitStats([&](const proxy::ProxyStats& stats) {
       serving = true;
@@ -52,6 +57,18 @@ public:
       full += stats.fullHandshakes();
       resumed += stats.resumedHandshakes();
       accept_pauses += stats.acceptPauses();
+      by_protocol[0] += stats.requests(proxy::ProxyStats::Protocol::Http1);
+      by_protocol[1] += stats.requests(proxy::ProxyStats::Protocol::Http2);
+      h2_connections += stats.http2Connections();
+      h2_active += stats.http2ActiveStreams();
+      const proxy::h2::SessionCounters& h2 = stats.http2();
+      h2_streams += h2.streams_opened.load(std::memory_order_relaxed);
+      resets_received += h2.resets_received.load(std::memory_order_relaxed);
+      resets_sent += h2.resets_sent.load(std::memory_order_relaxed);
+      goaways_received += h2.goaways_received.load(std::memory_order_relaxed);
+      goaways_sent += h2.goaways_sent.load(std::memory_order_relaxed);
+      for (size_t i = 0; i < defences.size(); ++i)
+        defences[i] += h2.defence(static_cast<proxy::h2::Defence>(i));
       for (size_t i = 0; i < failures.size(); ++i)
         failures[i] += stats.handshakeFailures(static_cast<proxy::HandshakeFailure>(i));
       stats.forEachSeries([&](const proxy::RequestSeries& series) {
@@ -150,9 +167,58 @@ public:
     rejected.metric.push_back(
         metrics::counterSample({}, static_cast<double>(plane_.rejectedSnapshots())));
 
+    MetricFamily protocols{"portico_proxy_protocol_requests_total",
+                           "Requests answered, by the protocol the client spoke (h1, h2)",
+                           MetricType::Counter,
+                           {}};
+    protocols.metric.push_back(
+        metrics::counterSample({{"protocol", "h1"}}, static_cast<double>(by_protocol[0])));
+    protocols.metric.push_back(
+        metrics::counterSample({{"protocol", "h2"}}, static_cast<double>(by_protocol[1])));
+    MetricFamily h2_conns{"portico_proxy_http2_connections_total",
+                          "Client connections that chose HTTP/2 (ALPN h2)",
+                          MetricType::Counter,
+                          {}};
+    h2_conns.metric.push_back(metrics::counterSample({}, static_cast<double>(h2_connections)));
+    MetricFamily streams{"portico_proxy_http2_streams_total",
+                         "HTTP/2 streams clients opened",
+                         MetricType::Counter,
+                         {}};
+    streams.metric.push_back(metrics::counterSample({}, static_cast<double>(h2_streams)));
+    MetricFamily active_streams{
+        "portico_proxy_http2_active_streams", "HTTP/2 streams open now", MetricType::Gauge, {}};
+    active_streams.metric.push_back(metrics::gaugeSample({}, static_cast<double>(h2_active)));
+    MetricFamily resets{"portico_proxy_http2_resets_total",
+                        "RST_STREAM frames, received from clients or sent to them",
+                        MetricType::Counter,
+                        {}};
+    resets.metric.push_back(
+        metrics::counterSample({{"direction", "received"}}, static_cast<double>(resets_received)));
+    resets.metric.push_back(
+        metrics::counterSample({{"direction", "sent"}}, static_cast<double>(resets_sent)));
+    MetricFamily goaways{"portico_proxy_http2_goaways_total",
+                         "GOAWAY frames, received from clients or sent to them",
+                         MetricType::Counter,
+                         {}};
+    goaways.metric.push_back(
+        metrics::counterSample({{"direction", "received"}}, static_cast<double>(goaways_received)));
+    goaways.metric.push_back(
+        metrics::counterSample({{"direction", "sent"}}, static_cast<double>(goaways_sent)));
+    MetricFamily defended{"portico_proxy_http2_defences_total",
+                          "HTTP/2 attacks and abuse refused, by defence (rapid reset, "
+                          "CONTINUATION flood, oversized header list, control or empty frame "
+                          "floods, streams over the concurrency limit)",
+                          MetricType::Counter,
+                          {}};
+    for (size_t i = 0; i < defences.size(); ++i)
+      defended.metric.push_back(metrics::counterSample(
+          {{"defence", proxy::h2::defenceName(static_cast<proxy::h2::Defence>(i))}},
+          static_cast<double>(defences[i])));
+
     std::vector<MetricFamily> out;
     for (auto* family :
-         {&requests, &durations, &upstream, &active, &pauses, &handshakes, &failed, &rejected})
+         {&requests, &durations, &upstream, &active, &pauses, &handshakes, &failed, &rejected,
+          &protocols, &h2_conns, &streams, &active_streams, &resets, &goaways, &defended})
       if (!family->metric.empty()) out.push_back(std::move(*family));
     return out;
   }

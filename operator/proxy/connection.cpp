@@ -334,6 +334,7 @@ void Connection::logAccess(int status) {
   const auto now = worker_.now();
   const auto took = now - request_start_;
   (route_.series ? route_.series : worker_.seriesFor(nullptr, MatchResult{}))->record(status, took);
+  worker_.stats().countRequest(ProxyStats::Protocol::Http1);
   route_.series.reset();
   answered_ = true;
   request_start_ = now;  // a 408 counts from here

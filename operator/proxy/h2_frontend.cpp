@@ -89,10 +89,13 @@ H2Frontend::H2Frontend(Worker& worker, std::string client_ip, std::function<void
     : worker_(worker),
       client_ip_(std::move(client_ip)),
       wake_(std::move(wake)),
-      session_(*this, limitsFrom(worker.settings())) {}
+      session_(*this, limitsFrom(worker.settings()), worker.stats().http2()) {
+  worker_.stats().http2ConnectionOpened();
+}
 
 H2Frontend::~H2Frontend() {
   abandonAll();
+  worker_.stats().http2StreamsOpen(-static_cast<int64_t>(streams_.size()));
 }
 
 void H2Frontend::abandonAll() {
@@ -142,6 +145,7 @@ std::string_view H2Frontend::hsts(const Stream& stream) const {
 
 void H2Frontend::onRequestHead(int32_t id, h2::RequestHead head, bool end_stream) {
   auto& slot = streams_[id];
+  if (!slot) worker_.stats().http2StreamsOpen(1);
   slot = std::make_shared<Stream>(*this, id);
   Stream& stream = *slot;
   const ProxySettings& settings = worker_.settings();
@@ -268,6 +272,7 @@ void H2Frontend::onStreamClosed(int32_t id, uint32_t) {
   if (!stream.logged) logAccess(stream, 499);  // closed before a response was complete
   worker_.retire(std::move(it->second));
   streams_.erase(it);
+  worker_.stats().http2StreamsOpen(-1);
 }
 
 void H2Frontend::respondLocally(Stream& stream, int status, std::string_view body,
@@ -295,6 +300,7 @@ void H2Frontend::logAccess(Stream& stream, int status) {
   stream.logged = true;
   const auto took = worker_.now() - stream.start;
   (stream.series ? stream.series : worker_.seriesFor(nullptr, MatchResult{}))->record(status, took);
+  worker_.stats().countRequest(ProxyStats::Protocol::Http2);
   if (!worker_.settings().access_log) return;
   auto ms = std::chrono::duration_cast<std::chrono::microseconds>(took).count() / 1000.0;
   log::info("access", {{"client", client_ip_},

@@ -75,6 +75,7 @@ struct Callbacks {
     if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
       s.streams_.try_emplace(frame->hd.stream_id);
       ++s.streams_opened_;
+      SessionCounters::bump(s.counters_.streams_opened);
       return 0;
     }
     if (ServerSession::Stream* stream = s.find(frame->hd.stream_id)) {  // trailers
@@ -139,7 +140,8 @@ struct Callbacks {
         ServerSession::Stream* stream = s.find(id);
         if (!stream || !(frame->hd.flags & NGHTTP2_FLAG_END_HEADERS)) return 0;
         if (stream->oversized) {
-          ++s.defences_[static_cast<size_t>(Defence::HeaderListTooLarge)];
+          SessionCounters::bump(
+              s.counters_.defences[static_cast<size_t>(Defence::HeaderListTooLarge)]);
           stream->oversized = false;
           stream->head_done = true;
           stream->announced = false;
@@ -162,8 +164,9 @@ struct Callbacks {
         if (end_stream && stream && stream->announced) s.handler_.onRequestEnd(id, {});
         return 0;
       }
+      case NGHTTP2_GOAWAY: SessionCounters::bump(s.counters_.goaways_received); return 0;
       case NGHTTP2_RST_STREAM: {
-        ++s.resets_received_;
+        SessionCounters::bump(s.counters_.resets_received);
         ServerSession::Stream* stream = s.find(id);
         if (stream && !stream->response_done) ++s.premature_resets_;
         // CVE-2023-44487: a client that cancels most of what it opens only makes work.
@@ -204,9 +207,12 @@ struct Callbacks {
   }
 
   static int onFrameSend(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
-    if (frame->hd.type == NGHTTP2_RST_STREAM &&
-        frame->rst_stream.error_code == NGHTTP2_REFUSED_STREAM)
-      ++self(user_data).defences_[static_cast<size_t>(Defence::StreamRefused)];
+    SessionCounters& counters = self(user_data).counters_;
+    if (frame->hd.type == NGHTTP2_GOAWAY) SessionCounters::bump(counters.goaways_sent);
+    if (frame->hd.type != NGHTTP2_RST_STREAM) return 0;
+    SessionCounters::bump(counters.resets_sent);
+    if (frame->rst_stream.error_code == NGHTTP2_REFUSED_STREAM)
+      SessionCounters::bump(counters.defences[static_cast<size_t>(Defence::StreamRefused)]);
     return 0;
   }
 
@@ -244,8 +250,9 @@ struct Callbacks {
   }
 };
 
-ServerSession::ServerSession(SessionHandler& handler, const SessionLimits& limits)
-    : handler_(handler), limits_(limits) {
+ServerSession::ServerSession(SessionHandler& handler, const SessionLimits& limits,
+                             SessionCounters& counters)
+    : handler_(handler), limits_(limits), counters_(counters) {
   nghttp2_session_callbacks* callbacks = nullptr;
   if (nghttp2_session_callbacks_new(&callbacks) != 0) return;
   nghttp2_session_callbacks_set_on_begin_frame_callback(callbacks, Callbacks::onBeginFrame);
@@ -301,7 +308,7 @@ const ServerSession::Stream* ServerSession::find(int32_t stream) const {
 
 void ServerSession::trip(Defence defence) {
   if (failed_) return;
-  ++defences_[static_cast<size_t>(defence)];
+  SessionCounters::bump(counters_.defences[static_cast<size_t>(defence)]);
   failed_ = true;
   nghttp2_session_terminate_session(session_, NGHTTP2_ENHANCE_YOUR_CALM);
 }

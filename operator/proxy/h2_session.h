@@ -24,6 +24,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -65,6 +66,24 @@ enum class Defence : uint8_t {
 inline constexpr size_t kDefenceCount = 6;
 const char* defenceName(Defence defence);
 
+// What sessions did, summed where they are shared (one per worker, read by a scrape on another
+// thread; relaxed atomics).
+struct SessionCounters {
+  std::atomic<uint64_t> streams_opened{0};
+  std::atomic<uint64_t> resets_received{0};  // RST_STREAM from clients
+  std::atomic<uint64_t> resets_sent{0};
+  std::atomic<uint64_t> goaways_received{0};
+  std::atomic<uint64_t> goaways_sent{0};
+  std::array<std::atomic<uint64_t>, kDefenceCount> defences{};
+
+  uint64_t defence(Defence d) const {
+    return defences[static_cast<size_t>(d)].load(std::memory_order_relaxed);
+  }
+  static void bump(std::atomic<uint64_t>& counter) {
+    counter.fetch_add(1, std::memory_order_relaxed);
+  }
+};
+
 struct SessionLimits {
   uint32_t max_concurrent_streams = 128;
   uint32_t initial_window = 256 * 1024;  // per stream: request body buffered before it is passed on
@@ -93,7 +112,8 @@ public:
 
 class ServerSession {
 public:
-  ServerSession(SessionHandler& handler, const SessionLimits& limits);
+  // `counters` (shared by the sessions of a worker) must outlive the session.
+  ServerSession(SessionHandler& handler, const SessionLimits& limits, SessionCounters& counters);
   ~ServerSession();
   ServerSession(const ServerSession&) = delete;
   ServerSession& operator=(const ServerSession&) = delete;
@@ -128,9 +148,6 @@ public:
   // Response bytes queued for `stream` and not yet sent (the client's window is closed).
   size_t bufferedResponseBytes(int32_t stream) const;
   size_t openStreams() const { return streams_.size(); }
-  uint64_t defenceCount(Defence defence) const { return defences_[static_cast<size_t>(defence)]; }
-  uint64_t streamsOpened() const { return streams_opened_; }
-  uint64_t resetsReceived() const { return resets_received_; }
 
 private:
   struct Stream {
@@ -163,7 +180,7 @@ private:
   const SessionLimits limits_;
   nghttp2_session* session_ = nullptr;
   std::map<int32_t, Stream> streams_;
-  std::array<uint64_t, kDefenceCount> defences_{};
+  SessionCounters& counters_;
   bool failed_ = false;  // a defence or a callback asked for the connection to end
   Clock::MonoTime now_{};
   Clock::MonoTime control_window_start_{};
@@ -171,7 +188,6 @@ private:
   uint32_t empty_frames_in_a_row_ = 0;
   uint64_t streams_opened_ = 0;
   uint64_t premature_resets_ = 0;
-  uint64_t resets_received_ = 0;
 };
 
 }  // namespace portico::proxy::h2

@@ -17,6 +17,7 @@
 #include <unordered_set>
 
 #include "operator/base/thread_annotations.h"
+#include "operator/proxy/h2_session.h"
 
 namespace portico::proxy {
 
@@ -93,7 +94,25 @@ public:
     handshake_failures_[static_cast<size_t>(failure)].fetch_add(1, std::memory_order_relaxed);
   }
 
+  // Requests answered, by the protocol the client spoke.
+  enum class Protocol : uint8_t { Http1, Http2 };
+  void countRequest(Protocol protocol) {
+    requests_by_protocol_[static_cast<size_t>(protocol)].fetch_add(1, std::memory_order_relaxed);
+  }
+  void http2ConnectionOpened() { http2_connections_.fetch_add(1, std::memory_order_relaxed); }
+  void http2StreamsOpen(int64_t delta) {
+    active_streams_.fetch_add(delta, std::memory_order_relaxed);
+  }
+  // The worker's HTTP/2 sessions count into this (streams, resets, GOAWAYs, defences).
+  h2::SessionCounters& http2() { return http2_; }
+
   // Any thread.
+  uint64_t requests(Protocol protocol) const {
+    return requests_by_protocol_[static_cast<size_t>(protocol)].load(std::memory_order_relaxed);
+  }
+  uint64_t http2Connections() const { return http2_connections_.load(std::memory_order_relaxed); }
+  int64_t http2ActiveStreams() const { return active_streams_.load(std::memory_order_relaxed); }
+  const h2::SessionCounters& http2() const { return http2_; }
   void forEachSeries(const std::function<void(const RequestSeries&)>& visit) const;
   int64_t activeConnections() const { return active_connections_.load(std::memory_order_relaxed); }
   uint64_t fullHandshakes() const { return full_handshakes_.load(std::memory_order_relaxed); }
@@ -111,6 +130,10 @@ private:
   std::atomic<uint64_t> resumed_handshakes_{0};
   std::atomic<uint64_t> accept_pauses_{0};
   std::array<std::atomic<uint64_t>, kHandshakeFailureKinds> handshake_failures_{};
+  std::array<std::atomic<uint64_t>, 2> requests_by_protocol_{};
+  std::atomic<uint64_t> http2_connections_{0};
+  std::atomic<int64_t> active_streams_{0};
+  h2::SessionCounters http2_;
 };
 
 }  // namespace portico::proxy

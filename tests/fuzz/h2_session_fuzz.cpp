@@ -37,7 +37,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Answering handler;
   SessionLimits limits;
   limits.max_concurrent_streams = 16;
-  ServerSession session(handler, limits);
+  SessionCounters counters;
+  ServerSession session(handler, limits, counters);
   handler.session = &session;
   if (!session.valid()) return 0;
   std::string input = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";

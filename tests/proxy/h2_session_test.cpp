@@ -214,9 +214,10 @@ bool hasGoaway(const std::string& bytes, uint32_t code) {
 struct Fixture {
   Recorder recorder;
   SessionLimits limits;
+  SessionCounters counters;
   std::unique_ptr<ServerSession> server;
   explicit Fixture(SessionLimits l = {}) : limits(l) {
-    server = std::make_unique<ServerSession>(recorder, limits);
+    server = std::make_unique<ServerSession>(recorder, limits, counters);
     recorder.session = server.get();
     REQUIRE(server->valid());
   }
@@ -339,7 +340,7 @@ TEST_CASE("h2 session: streams over the concurrency limit are refused and counte
   CHECK(f.recorder.heads == 2);
   CHECK(client.responses[third].closed);
   CHECK(client.responses[third].error == NGHTTP2_REFUSED_STREAM);
-  CHECK(f.server->defenceCount(Defence::StreamRefused) == 1);
+  CHECK(f.counters.defence(Defence::StreamRefused) == 1);
 }
 
 TEST_CASE("h2 session: a header list over the limit (HPACK bomb) is answered 431") {
@@ -356,7 +357,7 @@ TEST_CASE("h2 session: a header list over the limit (HPACK bomb) is answered 431
   CHECK(client.responses[id].status == 431);
   CHECK(f.recorder.streams.count(id) == 0);  // the proxy never saw it
   CHECK(f.recorder.streams.count(fine) == 1);
-  CHECK(f.server->defenceCount(Defence::HeaderListTooLarge) == 1);
+  CHECK(f.counters.defence(Defence::HeaderListTooLarge) == 1);
   CHECK(f.server->wantsRead());  // the connection goes on
 }
 
@@ -371,7 +372,7 @@ TEST_CASE("h2 session: a CONTINUATION flood ends the connection (CVE-2024-27316)
   bytes += frame(NGHTTP2_HEADERS, 0, 1, field);  // no END_HEADERS
   for (int i = 0; i < 50; ++i) bytes += frame(NGHTTP2_CONTINUATION, 0, 1, field);
   CHECK_FALSE(f.server->receive(bytes, kStart));
-  CHECK(f.server->defenceCount(Defence::ContinuationFlood) == 1);
+  CHECK(f.counters.defence(Defence::ContinuationFlood) == 1);
   std::string out;
   f.server->produce(out, SIZE_MAX);
   CHECK(hasGoaway(out, NGHTTP2_ENHANCE_YOUR_CALM));
@@ -390,7 +391,7 @@ TEST_CASE("h2 session: rapid reset ends the connection (CVE-2023-44487), fair us
     pump(client, *f.server);
     for (int32_t id : ids) client.reset(id);
     pump(client, *f.server);
-    CHECK(f.server->defenceCount(Defence::RapidReset) == 1);
+    CHECK(f.counters.defence(Defence::RapidReset) == 1);
     REQUIRE_FALSE(client.goaways.empty());
     CHECK(client.goaways.back() == NGHTTP2_ENHANCE_YOUR_CALM);
   }
@@ -406,9 +407,10 @@ TEST_CASE("h2 session: rapid reset ends the connection (CVE-2023-44487), fair us
     pump(client, *f.server);
     for (int32_t id : pending) client.reset(id);
     pump(client, *f.server);
-    CHECK(f.server->defenceCount(Defence::RapidReset) == 0);
+    CHECK(f.counters.defence(Defence::RapidReset) == 0);
     CHECK(client.goaways.empty());
-    CHECK(f.server->resetsReceived() == 10);
+    CHECK(f.counters.resets_received == 10);
+    CHECK(f.counters.streams_opened == 160);
   }
 }
 
@@ -423,10 +425,10 @@ TEST_CASE("h2 session: a PING or SETTINGS flood ends the connection") {
     for (int i = 0; i < 90; ++i) nghttp2_submit_ping(client.raw(), NGHTTP2_FLAG_NONE, nullptr);
     pump(client, *f.server, kStart + std::chrono::seconds(second));
   }
-  CHECK(f.server->defenceCount(Defence::ControlFrameFlood) == 0);
+  CHECK(f.counters.defence(Defence::ControlFrameFlood) == 0);
   for (int i = 0; i < 500; ++i) nghttp2_submit_ping(client.raw(), NGHTTP2_FLAG_NONE, nullptr);
   pump(client, *f.server, kStart + std::chrono::seconds(10));
-  CHECK(f.server->defenceCount(Defence::ControlFrameFlood) == 1);
+  CHECK(f.counters.defence(Defence::ControlFrameFlood) == 1);
   REQUIRE_FALSE(client.goaways.empty());
   CHECK(client.goaways.back() == NGHTTP2_ENHANCE_YOUR_CALM);
 }
@@ -449,7 +451,7 @@ TEST_CASE("h2 session: a flood of empty DATA frames ends the connection") {
   std::string flood;
   for (int i = 0; i < 100; ++i) flood += frame(NGHTTP2_DATA, 0, static_cast<uint32_t>(id), "");
   CHECK_FALSE(f.server->receive(flood, kStart));
-  CHECK(f.server->defenceCount(Defence::EmptyFrameFlood) == 1);
+  CHECK(f.counters.defence(Defence::EmptyFrameFlood) == 1);
 }
 
 TEST_CASE("h2 session: graceful shutdown lets open streams finish") {

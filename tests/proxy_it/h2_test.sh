@@ -3,7 +3,7 @@
 # front of real HTTP/1.1 backends: ALPN picks h2 while HTTP/1.1 clients are unaffected; routing,
 # forwarded headers, uploads (with and without a length) and downloads with flow control, HEAD,
 # local answers (404, 503, ACME token), upstream failures (502, 504), many streams on one
-# connection, and the per-request metrics.
+# connection; the published attacks mounted with raw frames (h2_attack.py); the metrics.
 # Usage: h2_test.sh PORTICO_BINARY
 set -uo pipefail
 PORTICO=$1
@@ -65,7 +65,8 @@ METRICS_PORT=$(free_port)
 "$PORTICO" proxy --snapshot "$WORK/routes.snap" --http-address 127.0.0.1 --http-port 0 --https-port 0 \
   --workers 2 --upstream-timeout 1 --max-body-bytes 5000000 --http2 --metrics-address "127.0.0.1:$METRICS_PORT" \
   >"$WORK/proxy.out" 2>"$WORK/proxy.err" &
-PIDS+=($!)
+PROXY_PID=$!
+PIDS+=("$PROXY_PID")
 wait_line "$WORK/proxy.out" "listening on" 10 || { echo "proxy did not start"; cat "$WORK/proxy.err"; exit 1; }
 TLS_PORT=$(sed -n 's/.*https:\/\/127.0.0.1:\([0-9]*\) .*/\1/p' "$WORK/proxy.out")
 BASE=https://app.test:$TLS_PORT
@@ -118,12 +119,42 @@ answers=$("${H2[@]}" --no-progress-meter --parallel --parallel-max 20 "${urls[@]
   grep -o '"path": "/echo?i=[0-9]*"' | sort -u | wc -l)
 check "20 parallel streams on one connection all answered" "20" "$answers"
 
+# The published attacks, mounted with raw frames: each ends its own connection with GOAWAY
+# ENHANCE_YOUR_CALM (11), and a normal client is served right after.
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$PROXY_PID/status"; }
+rss_before=$(rss_kib)
+for attack in rapid-reset continuation ping empty-data; do
+  check "$attack: GOAWAY ENHANCE_YOUR_CALM" "11" \
+    "$(python3 "$HERE/h2_attack.py" 127.0.0.1 "$TLS_PORT" app.test "$WORK/app.pem" "$attack" 2000)"
+  check "$attack: a normal client is still served" "200" \
+    "$("${H2[@]}" -o /dev/null -w '%{http_code}' "$BASE/")"
+done
+
+rss_after=$(rss_kib)
+check "the attacks cost the proxy under 32 MiB of memory" "yes" \
+  "$( ((rss_after - rss_before < 32768)) && echo yes || echo "no: $rss_before -> $rss_after KiB")"
+
 # shellcheck source=../lib/metrics.sh
 source "$HERE/../lib/metrics.sh"
 M=$WORK/metrics.txt
 curl -s --max-time 5 "http://127.0.0.1:$METRICS_PORT/metrics" >"$M"
 check_metric_above "h2 requests are counted like HTTP/1.1 ones" "$M" 20 portico_proxy_requests_total \
   'ingress="app"' 'service="web"' 'status_class="2xx"'
+check_metric_above "requests by protocol: h2" "$M" 20 portico_proxy_protocol_requests_total 'protocol="h2"'
+check_metric_above "requests by protocol: h1" "$M" 0 portico_proxy_protocol_requests_total 'protocol="h1"'
+check_metric_above "HTTP/2 connections" "$M" 10 portico_proxy_http2_connections_total
+# (The attack connections end on whichever worker took them: wait for the gauge to settle.)
+streams_settled() {
+  curl -s --max-time 5 "http://127.0.0.1:$METRICS_PORT/metrics" >"$WORK/settle.txt"
+  [[ $(metric_sum "$WORK/settle.txt" portico_proxy_http2_active_streams) == 0 ]]
+}
+if eventually 5 streams_settled; then pass "no HTTP/2 stream left open"; else
+  fail "HTTP/2 streams still open: $(metric_sum "$WORK/settle.txt" portico_proxy_http2_active_streams)"; fi
+for defence in rapid_reset continuation_flood control_frame_flood empty_frame_flood; do
+  check_metric_above "defence counted: $defence" "$M" 0 portico_proxy_http2_defences_total \
+    "defence=\"$defence\""
+done
+check_metric_above "GOAWAYs sent" "$M" 3 portico_proxy_http2_goaways_total 'direction="sent"'
 check_metric_above "and the dead backend's connect failures" "$M" 0 portico_proxy_upstream_errors_total \
   'service="dead"' 'reason="connect_failed"'
 
