@@ -100,6 +100,7 @@ void from_json(const Json& j, IngressClassConfig& out) {
   s.listeners.address = listeners.value("address", s.listeners.address);
   s.listeners.http_port = objectAt(listeners, "http").value("port", s.listeners.http_port);
   s.listeners.https_port = objectAt(listeners, "https").value("port", s.listeners.https_port);
+  s.listeners.http2 = objectAt(listeners, "https").value("http2", s.listeners.http2);
   s.default_certificate = secretRef(spec, "defaultCertificate");
   s.ssl_redirect = spec.value("sslRedirect", s.ssl_redirect);
 
@@ -161,7 +162,7 @@ void to_json(Json& j, const IngressClassConfig& in) {
   Json spec;
   spec["listeners"] = {{"address", s.listeners.address},
                        {"http", {{"port", s.listeners.http_port}}},
-                       {"https", {{"port", s.listeners.https_port}}}};
+                       {"https", {{"port", s.listeners.https_port}, {"http2", s.listeners.http2}}}};
   if (s.default_certificate) spec["defaultCertificate"] = secretRefJson(*s.default_certificate);
   spec["sslRedirect"] = s.ssl_redirect;
   spec["tls"] = {{"minVersion", s.tls.min_version}};

@@ -23,6 +23,9 @@ struct ListenerSettings {
   std::string address = "0.0.0.0";
   int64_t http_port = 80;
   int64_t https_port = 443;
+  // ALPN offers h2 on the HTTPS listener (spec.listeners.https.http2). Off by default while
+  // HTTP/2 support is completed; it will turn on by default then, and stay a switch.
+  bool http2 = false;
   bool operator==(const ListenerSettings&) const = default;
 };
 

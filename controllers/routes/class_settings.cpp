@@ -6,6 +6,7 @@ void applyClassSettings(const crds::IngressClassConfigSpec& spec, RouteInputs& i
   inputs.listeners.address = spec.listeners.address;
   inputs.listeners.http_port = static_cast<uint16_t>(spec.listeners.http_port);
   inputs.listeners.https_port = static_cast<uint16_t>(spec.listeners.https_port);
+  inputs.listeners.http2 = spec.listeners.http2;
   inputs.listeners.tls_min_version = spec.tls.min_version;
   inputs.listeners.tls_ciphers = spec.tls.ciphers;
   inputs.listeners.tls_cipher_suites = spec.tls.cipher_suites;

@@ -59,11 +59,9 @@ json tableToJson(const proxy::RouteTable& table, uint64_t generation) {
   json out;
   out["generation"] = generation;
   const proxy::Listeners& listeners = table.listeners();
-  out["listeners"] = {{"address", listeners.address},
-                      {"http", listeners.http_port},
-                      {"https", listeners.https_port},
-                      {"tlsMinVersion", listeners.tls_min_version},
-                      {"hsts", listeners.hsts}};
+  out["listeners"] = {{"address", listeners.address},  {"http", listeners.http_port},
+                      {"https", listeners.https_port}, {"tlsMinVersion", listeners.tls_min_version},
+                      {"hsts", listeners.hsts},        {"http2", listeners.http2}};
   if (listeners.proxy.present)
     out["proxy"] = {{"headerTimeoutSeconds", listeners.proxy.header_timeout_seconds},
                     {"idleTimeoutSeconds", listeners.proxy.idle_timeout_seconds},

@@ -74,6 +74,7 @@ struct Listeners {
   std::string tls_ciphers;        // TLS 1.2 cipher list (OpenSSL syntax); "" = the default
   std::string tls_cipher_suites;  // TLS 1.3 suites; "" = OpenSSL's default
   std::string hsts;               // Strict-Transport-Security value for HTTPS responses; "" = none
+  bool http2 = false;             // ALPN offers h2 on the HTTPS listener
   ClassProxySettings proxy;       // limits and timeouts, applied live by every worker
   bool operator==(const Listeners&) const = default;
 };

@@ -98,6 +98,7 @@ std::string encode(const RouteTable& table) {
   w.str(table.listeners().tls_ciphers);
   w.str(table.listeners().tls_cipher_suites);
   w.str(table.listeners().hsts);
+  w.u8(table.listeners().http2 ? 1 : 0);
   const ClassProxySettings& proxy = table.listeners().proxy;
   w.u8(proxy.present ? 1 : 0);
   w.u32(proxy.header_timeout_seconds);
@@ -164,6 +165,7 @@ Expected<RouteTable> decode(std::string_view payload) {
   listeners.tls_ciphers = r.str();
   listeners.tls_cipher_suites = r.str();
   listeners.hsts = r.str();
+  listeners.http2 = r.u8() != 0;
   listeners.proxy.present = r.u8() != 0;
   listeners.proxy.header_timeout_seconds = r.u32();
   listeners.proxy.idle_timeout_seconds = r.u32();

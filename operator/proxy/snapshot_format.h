@@ -24,7 +24,8 @@ namespace portico::proxy::snapshot {
 inline constexpr char kMagic[8] = {'P', 'O', 'R', 'T', 'I', 'C', 'O', '1'};
 inline constexpr uint32_t kLayoutVersion = 1;  // the region and slot headers
 // The encoding of a RouteTable in a payload. 2: listener TLS policy and HSTS.
-inline constexpr uint32_t kPayloadVersion = 4;  // 3: the class's proxy settings; 4: Server header
+// 3: the class's proxy settings; 4: Server header; 5: HTTP/2 on the HTTPS listener.
+inline constexpr uint32_t kPayloadVersion = 5;
 
 struct RegionHeader {
   char magic[8];

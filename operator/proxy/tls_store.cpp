@@ -231,16 +231,18 @@ std::shared_ptr<const TlsStore> TlsStoreBuilder::build(const RouteTableConstShar
   rotateTicketKeysIfDue();
   auto store = std::make_shared<TlsStore>();
   store->table_ = table;
+  // The class's config turns HTTP/2 on (spec.listeners.https.http2), or the command line does.
+  const bool offer_h2 = offer_h2_ || table->listeners().http2;
   MutexLock lock(mutex_);
   std::unordered_map<std::string, std::shared_ptr<SSL_CTX>> kept;
   for (const auto& cert : table->certificates()) {
-    std::string digest = digestOf(cert, table->listeners());
+    std::string digest = digestOf(cert, table->listeners()) + (offer_h2 ? "h2" : "");
     std::shared_ptr<SSL_CTX> ctx;
     if (auto it = cache_.find(digest); it != cache_.end()) {
       ctx = it->second;
     } else {
       std::string error;
-      ctx = contextForCertificate(cert, table->listeners(), offer_h2_, error);
+      ctx = contextForCertificate(cert, table->listeners(), offer_h2, error);
       if (!ctx && errors) errors->push_back(error);
     }
     if (ctx) kept[digest] = ctx;
@@ -249,7 +251,7 @@ std::shared_ptr<const TlsStore> TlsStoreBuilder::build(const RouteTableConstShar
   cache_ = std::move(kept);  // certificates no longer served are released
   // The accepting context's policy is what the handshake negotiates with (the SNI callback
   // swaps only the certificate), so its errors are the ones reported.
-  store->accept_ = baseContext(table->listeners(), offer_h2_, errors);
+  store->accept_ = baseContext(table->listeners(), offer_h2, errors);
   SSL_CTX_set_tlsext_servername_callback(store->accept_.get(), serverNameCallback);
   SSL_CTX_set_tlsext_servername_arg(store->accept_.get(), store.get());
   return store;

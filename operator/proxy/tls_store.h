@@ -33,7 +33,8 @@ private:
 
 class TlsStoreBuilder {
 public:
-  // `offer_h2`: ALPN offers "h2" before "http/1.1" (HTTP/2 to clients that speak it).
+  // `offer_h2`: ALPN offers "h2" before "http/1.1" (HTTP/2 to clients that speak it) whatever
+  // the table's class says (`portico proxy --http2`).
   explicit TlsStoreBuilder(bool offer_h2 = false) : offer_h2_(offer_h2) {}
   // Builds the store for `table`; certificates that OpenSSL refuses are left out and reported.
   std::shared_ptr<const TlsStore> build(const RouteTableConstSharedPtr& table,

@@ -22,7 +22,7 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["generation"] == 1, d["generation"]
 assert d["listeners"] == {"address": "127.0.0.1", "http": 8080, "https": 8443, "tlsMinVersion": "TLSv1.2",
-                          "hsts": ""}, d["listeners"]
+                          "hsts": "", "http2": False}, d["listeners"]
 # The class's proxy limits travel in the snapshot (the CRD's defaults here).
 assert d["proxy"]["maxHeaderBytes"] == 65536 and d["proxy"]["maxBodyBytes"] == 0, d["proxy"]
 routes = {(r["host"], r["path"], r["match"]): r["backend"] for r in d["routes"]}

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "crds/ingress.h"
+#include "crds/ingress_class_config.h"
 #include "crds/secret.h"
 #include "crds/service.h"
 
@@ -65,4 +66,17 @@ TEST_CASE("codecs: Secret data is base64-decoded; bad base64 names the key only"
   CHECK(Json(s)["data"]["tls.crt"] == "Q0VSVA==");
   auto bad = Json::parse(R"({"data":{"tls.key":"not base64!"}})");
   CHECK_THROWS_WITH(bad.get<Secret>(), "data.tls.key is not valid base64");
+}
+
+TEST_CASE("codecs: the HTTPS listener's HTTP/2 switch round-trips; off unless set") {
+  auto config = Json::parse(R"({"metadata":{"name":"portico"},
+      "spec":{"listeners":{"https":{"port":8443,"http2":true}}}})")
+                    .get<IngressClassConfig>();
+  CHECK(config.spec.listeners.http2);
+  CHECK(config.spec.listeners.https_port == 8443);
+  Json back = config;
+  CHECK(back["spec"]["listeners"]["https"]["http2"] == true);
+  CHECK_FALSE(Json::parse(R"({"metadata":{"name":"p"},"spec":{}})")
+                  .get<IngressClassConfig>()
+                  .spec.listeners.http2);
 }

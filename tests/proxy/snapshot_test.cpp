@@ -36,7 +36,7 @@ RouteTable sampleTable(const std::string& marker, size_t routes = 2) {
   ClassProxySettings proxy{true, 7, 11, 2, 13, 32768, 1 << 20, true, ""};
   Listeners listeners{"127.0.0.1",   8080,           8443,
                       "TLSv1.3",     "ECDHE+AESGCM", "TLS_AES_128_GCM_SHA256",
-                      "max-age=600", proxy};
+                      "max-age=600", /*http2=*/true, proxy};
   return RouteTable(backends, rs, 1, certs, 0, {{"tok-" + marker, "tok." + marker}}, listeners);
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# HTTP/2 to clients through `portico proxy --http2`, with real clients (curl with nghttp2) in
+# HTTP/2 to clients through `portico proxy` (the class's spec.listeners.https.http2), with real clients (curl with nghttp2) in
 # front of real HTTP/1.1 backends: ALPN picks h2 while HTTP/1.1 clients are unaffected; routing,
 # forwarded headers, uploads (with and without a length) and downloads with flow control, HEAD,
 # local answers (404, 503, ACME token), upstream failures (502, 504), many streams on one
@@ -33,8 +33,11 @@ wait_line "$WORK/a.log" ready 10 && wait_line "$WORK/b.log" ready 10 || { echo "
 mkdir "$WORK/manifests"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$WORK/app.key" \
   -out "$WORK/app.pem" -days 2 -subj /CN=app.test -addext subjectAltName=DNS:app.test 2>/dev/null
+h2_class() {  # HTTP2 (true/false): the class's config turns h2 on or off for the HTTPS listener
+  printf -- '---\napiVersion: networking.k8s.io/v1\nkind: IngressClass\nmetadata: {name: portico, annotations: {ingressclass.kubernetes.io/is-default-class: \"true\"}}\nspec: {controller: portico.io/ingress-controller, parameters: {apiGroup: portico.io, kind: IngressClassConfig, name: portico}}\n---\napiVersion: portico.io/v1alpha1\nkind: IngressClassConfig\nmetadata: {name: portico}\nspec: {sslRedirect: false, listeners: {https: {http2: %s}}}\n' "$1"
+}
+h2_class true >"$WORK/manifests/class.yaml"
 {
-  manifest_portico_class false
   manifest_service web
   manifest_endpoint_slice web-1 web "$PORT_A"
   manifest_endpoint_slice web-2 web "$PORT_B"
@@ -63,7 +66,7 @@ YAML
   --acme-token "tok-123=tok-123.thumbprint" >/dev/null 2>&1 || { echo "snapshot compile failed"; exit 1; }
 METRICS_PORT=$(free_port)
 "$PORTICO" proxy --snapshot "$WORK/routes.snap" --http-address 127.0.0.1 --http-port 0 --https-port 0 \
-  --workers 2 --upstream-timeout 1 --max-body-bytes 5000000 --http2 --metrics-address "127.0.0.1:$METRICS_PORT" \
+  --workers 2 --upstream-timeout 1 --max-body-bytes 5000000 --metrics-address "127.0.0.1:$METRICS_PORT" \
   >"$WORK/proxy.out" 2>"$WORK/proxy.err" &
 PROXY_PID=$!
 PIDS+=("$PROXY_PID")
@@ -157,6 +160,22 @@ done
 check_metric_above "GOAWAYs sent" "$M" 3 portico_proxy_http2_goaways_total 'direction="sent"'
 check_metric_above "and the dead backend's connect failures" "$M" 0 portico_proxy_upstream_errors_total \
   'service="dead"' 'reason="connect_failed"'
+
+# The class turns HTTP/2 off: the next snapshot makes new connections speak HTTP/1.1, without
+# a restart; `portico proxy --http2` offers it whatever the class says.
+h2_class false >"$WORK/manifests/class.yaml"
+"$PORTICO" snapshot compile --manifests "$WORK/manifests" --out "$WORK/routes.snap" >/dev/null 2>&1
+if eventually 5 '[[ $("${H2[@]}" -o /dev/null -w "%{http_version}" "$BASE/") == 1.1 ]]'; then
+  pass "spec.listeners.https.http2: false turns h2 off for new connections"
+else fail "h2 still negotiated after the class turned it off"; fi
+"$PORTICO" proxy --snapshot "$WORK/routes.snap" --http-address 127.0.0.1 --http-port 0 --https-port 0 \
+  --workers 1 --http2 >"$WORK/flag.out" 2>"$WORK/flag.err" &
+PIDS+=($!)
+wait_line "$WORK/flag.out" "listening on" 10
+FLAG_PORT=$(sed -n 's/.*https:\/\/127.0.0.1:\([0-9]*\) .*/\1/p' "$WORK/flag.out")
+check "--http2 offers h2 though the class does not" "2" \
+  "$(curl -s --http2 --cacert "$WORK/app.pem" --resolve "app.test:$FLAG_PORT:127.0.0.1" -o /dev/null \
+    -w '%{http_version}' "https://app.test:$FLAG_PORT/")"
 
 echo "$PASSED passed, $FAILED failed"
 [[ $FAILED -eq 0 ]]

@@ -17,6 +17,12 @@ TEST_CASE(
     CHECK(inputs.listeners.tls_min_version == "TLSv1.3");
     CHECK(inputs.listeners.tls_ciphers == "ECDHE+AESGCM");
     CHECK(inputs.listeners.https_port == 8443);
+    CHECK_FALSE(inputs.listeners.http2);
+  }
+  SUBCASE("HTTP/2 on the HTTPS listener") {
+    spec.listeners.http2 = true;
+    applyClassSettings(spec, inputs);
+    CHECK(inputs.listeners.http2);
   }
   SUBCASE("HSTS with every directive") {
     spec.hsts = {true, 3600, true, true};
