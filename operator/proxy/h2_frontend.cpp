@@ -59,6 +59,12 @@ struct H2Frontend::Stream final : ExchangeSink {
         (head.framing == http::BodyFraming::ContentLength && head.content_length == 0);
     owner.session_.respond(id, head.status, fields, no_body);
   }
+  void onInterimResponse(const http::MessageHead& head) override {
+    h2::Fields fields;
+    for (auto& field : h2ResponseFields(head, method, ClientResponseContext{}))
+      fields.push_back({std::move(field.name), std::move(field.value)});
+    (void)owner.session_.sendInterim(id, head.status, fields);
+  }
   void onResponseData(std::string_view data) override { owner.session_.sendData(id, data); }
   void onResponseEnd() override {
     owner.session_.endResponse(id);

@@ -380,6 +380,19 @@ bool ServerSession::respond(int32_t id, int status, const Fields& fields, bool e
   return true;
 }
 
+bool ServerSession::sendInterim(int32_t id, int status, const Fields& fields) {
+  Stream* stream = find(id);
+  if (!stream || stream->response_started || status < 100 || status > 199) return false;
+  char status_text[4];
+  std::snprintf(status_text, sizeof status_text, "%03d", status);
+  std::vector<nghttp2_nv> nva;
+  nva.reserve(fields.size() + 1);
+  nva.push_back(headerPair(":status", std::string_view(status_text, 3)));
+  for (const Field& field : fields) nva.push_back(headerPair(field.name, field.value));
+  return nghttp2_submit_headers(session_, NGHTTP2_FLAG_NONE, id, nullptr, nva.data(), nva.size(),
+                                nullptr) >= 0;
+}
+
 void ServerSession::resumeIfDeferred(int32_t id, Stream& stream) {
   if (!stream.deferred) return;
   stream.deferred = false;

@@ -135,6 +135,9 @@ public:
   // With `end_stream` there is no body; otherwise send body bytes with sendData() and end it
   // with endResponse(). False when the stream is gone.
   bool respond(int32_t stream, int status, const Fields& fields, bool end_stream);
+  // An interim (1xx) response ahead of the final one (RFC 9113 §8.1). False when the stream is
+  // gone or its final response has begun.
+  bool sendInterim(int32_t stream, int status, const Fields& fields);
   void sendData(int32_t stream, std::string_view data);
   // Ends the response body, with trailers when given (gRPC's grpc-status travels there).
   void endResponse(int32_t stream, Fields trailers = {});

@@ -213,8 +213,10 @@ void UpstreamExchange::processResponse() {
       fail(502, UpstreamError::BadResponse);
       return;
     }
-    if (head.status / 100 == 1) {  // 100 Continue, 103 Early Hints: not passed on (yet)
+    if (head.status / 100 == 1) {  // 100 Continue, 103 Early Hints
+      sink_.onInterimResponse(head);
       in_.erase(0, head.head_size);
+      if (phase_ != Phase::Exchanging) return;
       continue;
     }
     head_done_ = true;

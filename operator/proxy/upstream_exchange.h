@@ -2,7 +2,7 @@
 // read back, for a client side that is not an HTTP/1.1 connection (an HTTP/2 stream). It picks
 // the endpoint (round-robin; a pooled idle connection first; the next endpoint when a connect
 // fails), writes the rewritten request head and the body as the client side hands it over,
-// parses the response (interim responses dropped, framing decoded) and hands head, body bytes
+// parses the response (interim responses passed on, framing decoded) and hands head, body bytes
 // and the end to its sink. A reusable connection goes back to the worker's pool at the end.
 // Backpressure: it stops reading the upstream while the sink says the client lags.
 #pragma once
@@ -25,6 +25,8 @@ class Worker;
 class ExchangeSink {
 public:
   virtual ~ExchangeSink() = default;
+  // An interim response (100 Continue, 103 Early Hints) ahead of the final one.
+  virtual void onInterimResponse(const http::MessageHead& head) = 0;
   // The final response head (1xx are not passed on). Its views live until the call returns.
   virtual void onResponseHead(const http::MessageHead& head) = 0;
   virtual void onResponseData(std::string_view data) = 0;

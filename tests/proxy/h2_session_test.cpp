@@ -58,6 +58,7 @@ class Client {
 public:
   struct Response {
     int status = 0;
+    std::vector<int> statuses;  // every :status received, interim ones first
     Fields headers;
     Fields trailers;
     std::string body;
@@ -128,8 +129,11 @@ private:
     Response& r = self(user).responses[frame->hd.stream_id];
     std::string n(reinterpret_cast<const char*>(name), name_len);
     std::string v(reinterpret_cast<const char*>(value), value_len);
-    if (n == ":status")
+    if (n == ":status") {
       r.status = std::stoi(v);
+      r.statuses.push_back(r.status);
+    } else if (r.status / 100 == 1)
+      r.headers.push_back({n, v});
     else if (frame->headers.cat == NGHTTP2_HCAT_HEADERS)
       r.trailers.push_back({n, v});
     else
@@ -255,6 +259,20 @@ TEST_CASE("h2 session: a request's head, its answer with a body and trailers") {
   CHECK(response.error == 0);
   CHECK(f.recorder.streams[id].closed);
   CHECK(f.server->openStreams() == 0);
+}
+
+TEST_CASE("h2 session: interim responses go ahead of the final one") {
+  Fixture f;
+  Client client;
+  const int32_t id = client.request("GET", "/");
+  pump(client, *f.server);
+  CHECK(f.server->sendInterim(id, 103, {{"link", "</style.css>; rel=preload"}}));
+  CHECK_FALSE(f.server->sendInterim(id, 200, {}));  // not interim
+  REQUIRE(f.server->respond(id, 200, {}, true));
+  CHECK_FALSE(f.server->sendInterim(id, 100, {}));  // too late
+  pump(client, *f.server);
+  CHECK(client.responses[id].statuses == std::vector<int>{103, 200});
+  CHECK(client.responses[id].headers == Fields{{"link", "</style.css>; rel=preload"}});
 }
 
 TEST_CASE("h2 session: Host stands in for a missing :authority; request trailers arrive") {

@@ -4,6 +4,7 @@
 GET  /echo, POST /echo  -> JSON: method, path, headers, body length, body sha256, backend name,
                           the port of the connection it came on (peer_port)
 GET  /slow?ms=N         -> answers after N milliseconds
+GET  /hints             -> 103 Early Hints with a Link header, then 200
 GET  /chunked?n=N       -> N chunks of 'chunk-i\\n' with Transfer-Encoding: chunked
 GET  /big?bytes=N       -> N bytes with Content-Length
 GET  /close             -> a close-delimited body (no Content-Length, Connection: close)
@@ -128,6 +129,10 @@ class Handler(BaseHTTPRequestHandler):
                 "peer_port": self.client_address[1],  # which upstream connection carried it
             }
             self._send(200, json.dumps(doc).encode(), "application/json")
+        elif url.path == "/hints":
+            # 103 Early Hints (RFC 8297), then the answer.
+            self.wfile.write(b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n")
+            self._send(200, b"hinted\n")
         elif url.path == "/slow":
             time.sleep(int(query.get("ms", ["1000"])[0]) / 1000.0)
             self._send(200, b"slow\n")

@@ -101,6 +101,11 @@ check "over --max-body-bytes with a length: 413" "413" \
   "$("${H2[@]}" -o /dev/null -w '%{http_code}' --data-binary "@$WORK/too-big.bin" "$BASE/echo")"
 check "over --max-body-bytes without a length: 413" "413" \
   "$("${H2[@]}" -o /dev/null -w '%{http_code}' -H 'Transfer-Encoding: chunked' --data-binary "@$WORK/too-big.bin" "$BASE/echo")"
+"${H2[@]}" -v "$BASE/hints" >"$WORK/hints.out" 2>"$WORK/hints.err"
+check "103 Early Hints pass ahead of the answer" "1 1 hinted" \
+  "$(grep -c '< HTTP/2 103' "$WORK/hints.err") $(grep -ci '< link: </style.css>' "$WORK/hints.err") $(cat "$WORK/hints.out")"
+"${H2[@]}" -v -H 'Expect: 100-continue' --data-binary "@$WORK/upload.bin" -o /dev/null "$BASE/echo" 2>"$WORK/continue.err"
+check "100 Continue reaches an h2 client that asked for it" "1" "$(grep -c '< HTTP/2 100' "$WORK/continue.err")"
 check "a 20 MB download arrives whole" "20000000" "$("${H2[@]}" "$BASE/big?bytes=20000000" | wc -c)"
 check "a chunked response arrives as DATA" "$(printf 'chunk-%d\n' 0 1 2 3 4 | md5sum)" \
   "$("${H2[@]}" "$BASE/chunked?n=5" | md5sum)"
