@@ -11,7 +11,6 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "operator/base/log.h"
 #include "operator/proxy/http_forwarding.h"
 #include "operator/proxy/socket_util.h"
 #include "operator/proxy/worker.h"
@@ -332,21 +331,12 @@ void Connection::updateInterest() {
 
 void Connection::logAccess(int status) {
   const auto now = worker_.now();
-  const auto took = now - request_start_;
-  (route_.series ? route_.series : worker_.seriesFor(nullptr, MatchResult{}))->record(status, took);
-  worker_.stats().countRequest(ProxyStats::Protocol::Http1);
+  worker_.recordRequest({route_.series, ProxyStats::Protocol::Http1, status, now - request_start_,
+                         client_ip_, request_.method, request_.log_target, request_.log_host,
+                         route_.backend ? std::string_view(route_.backend->name) : ""});
   route_.series.reset();
   answered_ = true;
   request_start_ = now;  // a 408 counts from here
-  if (!worker_.settings().access_log) return;
-  auto ms = std::chrono::duration_cast<std::chrono::microseconds>(took).count() / 1000.0;
-  log::info("access", {{"client", client_ip_},
-                       {"method", request_.method},
-                       {"target", request_.log_target},
-                       {"host", request_.log_host},
-                       {"status", std::to_string(status)},
-                       {"backend", route_.backend ? route_.backend->name : ""},
-                       {"duration_ms", std::to_string(ms)}});
 }
 
 }  // namespace portico::proxy

@@ -142,26 +142,8 @@ bool Connection::flushUpstream() {
 
 void Connection::readUpstream() {
   if (client_out_.size() - client_out_sent_ >= worker_.settings().buffer_high_water) return;
-  char buf[16384];
-  bool eof = false;
-  while (true) {
-    ssize_t n = ::recv(upstream_fd_.get(), buf, sizeof buf, 0);
-    if (n > 0) {
-      upstream_in_.append(buf, static_cast<size_t>(n));
-      if (static_cast<size_t>(n) < sizeof buf ||
-          upstream_in_.size() >= worker_.settings().buffer_high_water)
-        break;
-      continue;
-    }
-    if (n == 0) {
-      eof = true;
-      break;
-    }
-    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-    if (errno == EINTR) continue;
-    eof = true;
-    break;
-  }
+  const bool eof =
+      readAvailable(upstream_fd_.get(), upstream_in_, worker_.settings().buffer_high_water);
   deadline_ = worker_.now() + worker_.settings().upstream_timeout;
   processUpstreamData();
   if (phase_ == Phase::Tunnel && eof) {

@@ -2,7 +2,6 @@
 
 #include <nghttp2/nghttp2.h>
 
-#include "operator/base/log.h"
 #include "operator/proxy/http_forwarding.h"
 #include "operator/proxy/worker.h"
 
@@ -304,19 +303,10 @@ void H2Frontend::respondLocally(Stream& stream, int status, std::string_view bod
 void H2Frontend::logAccess(Stream& stream, int status) {
   if (stream.logged) return;
   stream.logged = true;
-  const auto took = worker_.now() - stream.start;
-  (stream.series ? stream.series : worker_.seriesFor(nullptr, MatchResult{}))->record(status, took);
-  worker_.stats().countRequest(ProxyStats::Protocol::Http2);
-  if (!worker_.settings().access_log) return;
-  auto ms = std::chrono::duration_cast<std::chrono::microseconds>(took).count() / 1000.0;
-  log::info("access", {{"client", client_ip_},
-                       {"protocol", "h2"},
-                       {"method", stream.method},
-                       {"target", stream.log_target},
-                       {"host", stream.log_host},
-                       {"status", std::to_string(status)},
-                       {"backend", stream.backend ? stream.backend->name : ""},
-                       {"duration_ms", std::to_string(ms)}});
+  worker_.recordRequest({stream.series, ProxyStats::Protocol::Http2, status,
+                         worker_.now() - stream.start, client_ip_, stream.method, stream.log_target,
+                         stream.log_host,
+                         stream.backend ? std::string_view(stream.backend->name) : ""});
 }
 
 }  // namespace portico::proxy

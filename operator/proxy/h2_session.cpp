@@ -21,6 +21,20 @@ nghttp2_nv headerPair(std::string_view name, std::string_view value) {
           NGHTTP2_NV_FLAG_NONE};
 }
 
+// A response head as nghttp2 takes it: :status, then the fields (viewed, copied on submit).
+struct ResponseHeaders {
+  char status_text[4];
+  std::vector<nghttp2_nv> nva;
+  ResponseHeaders(int status, const Fields& fields) {
+    std::snprintf(status_text, sizeof status_text, "%03d", status);
+    nva.reserve(fields.size() + 1);
+    nva.push_back(headerPair(":status", std::string_view(status_text, 3)));
+    for (const Field& field : fields) nva.push_back(headerPair(field.name, field.value));
+  }
+  ResponseHeaders(const ResponseHeaders&) = delete;
+  ResponseHeaders& operator=(const ResponseHeaders&) = delete;
+};
+
 // Frames whose only cost is the work of answering them: counted against the flood budget.
 bool isControlFrame(uint8_t type) {
   return type == NGHTTP2_SETTINGS || type == NGHTTP2_PING || type == NGHTTP2_PRIORITY;
@@ -364,12 +378,8 @@ bool ServerSession::wantsWrite() const {
 bool ServerSession::respond(int32_t id, int status, const Fields& fields, bool end_stream) {
   Stream* stream = find(id);
   if (!stream || stream->response_started) return false;
-  char status_text[4];
-  std::snprintf(status_text, sizeof status_text, "%03d", status);
-  std::vector<nghttp2_nv> nva;
-  nva.reserve(fields.size() + 1);
-  nva.push_back(headerPair(":status", std::string_view(status_text, 3)));
-  for (const Field& field : fields) nva.push_back(headerPair(field.name, field.value));
+  const ResponseHeaders head(status, fields);
+  const std::vector<nghttp2_nv>& nva = head.nva;
   nghttp2_data_provider provider{};
   provider.read_callback = Callbacks::readBody;
   if (nghttp2_submit_response(session_, id, nva.data(), nva.size(),
@@ -383,14 +393,9 @@ bool ServerSession::respond(int32_t id, int status, const Fields& fields, bool e
 bool ServerSession::sendInterim(int32_t id, int status, const Fields& fields) {
   Stream* stream = find(id);
   if (!stream || stream->response_started || status < 100 || status > 199) return false;
-  char status_text[4];
-  std::snprintf(status_text, sizeof status_text, "%03d", status);
-  std::vector<nghttp2_nv> nva;
-  nva.reserve(fields.size() + 1);
-  nva.push_back(headerPair(":status", std::string_view(status_text, 3)));
-  for (const Field& field : fields) nva.push_back(headerPair(field.name, field.value));
-  return nghttp2_submit_headers(session_, NGHTTP2_FLAG_NONE, id, nullptr, nva.data(), nva.size(),
-                                nullptr) >= 0;
+  const ResponseHeaders head(status, fields);
+  return nghttp2_submit_headers(session_, NGHTTP2_FLAG_NONE, id, nullptr, head.nva.data(),
+                                head.nva.size(), nullptr) >= 0;
 }
 
 void ServerSession::resumeIfDeferred(int32_t id, Stream& stream) {

@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 
 namespace portico::proxy {
@@ -89,6 +90,21 @@ uint64_t raiseOpenFileLimit() {
     if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
   }
   return static_cast<uint64_t>(limit.rlim_cur);
+}
+
+bool readAvailable(int fd, std::string& into, size_t high_water) {
+  char buffer[16384];
+  for (;;) {
+    const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+    if (n > 0) {
+      into.append(buffer, static_cast<size_t>(n));
+      if (static_cast<size_t>(n) < sizeof buffer || into.size() >= high_water) return false;
+      continue;
+    }
+    if (n == 0) return true;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
+    if (errno != EINTR) return true;
+  }
 }
 
 void setNoDelay(int fd) {

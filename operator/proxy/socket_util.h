@@ -28,6 +28,11 @@ int connectTcp(const SocketAddress& address);
 
 void setNoDelay(int fd);
 
+// Reads what a non-blocking socket holds into `into` until it would block, `into` reaches
+// `high_water`, or a short read shows it drained (level-triggered epoll reports what follows).
+// True at the end of the stream or on an error: the peer is gone.
+bool readAvailable(int fd, std::string& into, size_t high_water);
+
 // Raises this process's open-file limit to its hard limit (a proxy holds two descriptors per
 // proxied request; the usual soft limit is 1024). Returns the limit now in force.
 uint64_t raiseOpenFileLimit();

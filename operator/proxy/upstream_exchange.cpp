@@ -165,25 +165,7 @@ void UpstreamExchange::readResponse() {
     updateInterest();
     return;
   }
-  char buf[16384];
-  bool eof = false;
-  for (;;) {
-    ssize_t n = ::recv(fd_.get(), buf, sizeof buf, 0);
-    if (n > 0) {
-      in_.append(buf, static_cast<size_t>(n));
-      if (static_cast<size_t>(n) < sizeof buf || in_.size() >= worker_.settings().buffer_high_water)
-        break;
-      continue;
-    }
-    if (n == 0) {
-      eof = true;
-      break;
-    }
-    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-    if (errno == EINTR) continue;
-    eof = true;
-    break;
-  }
+  const bool eof = readAvailable(fd_.get(), in_, worker_.settings().buffer_high_water);
   deadline_ = worker_.now() + worker_.settings().upstream_timeout;
   processResponse();
   if (phase_ != Phase::Exchanging || !eof) return;

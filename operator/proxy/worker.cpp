@@ -8,6 +8,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "operator/base/log.h"
 #include "operator/proxy/http_forwarding.h"
 #include "operator/proxy/socket_util.h"
 
@@ -99,6 +100,23 @@ RequestSeriesPtr Worker::seriesFor(const RouteTable* table, const MatchResult& m
   RequestSeriesPtr& slot = route_series_[index];
   if (!slot) slot = stats_.series(match.route->source, match.backend->name);
   return slot;
+}
+
+void Worker::recordRequest(const AnsweredRequest& request) {
+  (request.series ? request.series : seriesFor(nullptr, MatchResult{}))
+      ->record(request.status, request.took);
+  stats_.countRequest(request.protocol);
+  if (!settings_.access_log) return;
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::microseconds>(request.took).count() / 1000.0;
+  log::info("access", {{"client", std::string(request.client)},
+                       {"protocol", request.protocol == ProxyStats::Protocol::Http2 ? "h2" : "h1"},
+                       {"method", std::string(request.method)},
+                       {"target", std::string(request.target)},
+                       {"host", std::string(request.host)},
+                       {"status", std::to_string(request.status)},
+                       {"backend", std::string(request.backend)},
+                       {"duration_ms", std::to_string(ms)}});
 }
 
 void Worker::sweep(std::chrono::steady_clock::time_point now) {

@@ -90,6 +90,20 @@ public:
   // The statistics series of a request routed by `table` (the worker's current table: a
   // connection routes with it) to `match`; requests no route served share one series.
   RequestSeriesPtr seriesFor(const RouteTable* table, const MatchResult& match);
+  // A request answered, HTTP/1.1 or HTTP/2: counted in its series (null: the unrouted one) and
+  // by protocol, and one access log line when the access log is on.
+  struct AnsweredRequest {
+    const RequestSeriesPtr& series;
+    ProxyStats::Protocol protocol;
+    int status;
+    std::chrono::steady_clock::duration took;
+    std::string_view client;
+    std::string_view method;
+    std::string_view target;
+    std::string_view host;
+    std::string_view backend;
+  };
+  void recordRequest(const AnsweredRequest& request);
 
 private:
   struct Listener final : IoHandler {

@@ -33,13 +33,8 @@ kubectl wait --for condition=established --timeout=30s crd/ingressclassconfigs.p
 HTTP_PORT=$(free_port)  # the config's; each replica listens on its own ports below
 # shellcheck disable=SC2034  # read by scenarios.sh
 HTTPS_PORT=$(free_port)
-PORT_A=$(free_port)
-PORT_B=$(free_port)
-python3 "$HERE/../proxy_it/backend.py" "$PORT_A" backend-a >"$WORK/a.log" 2>&1 &
-PIDS+=($!)
-python3 "$HERE/../proxy_it/backend.py" "$PORT_B" backend-b >"$WORK/b.log" 2>&1 &
-PIDS+=($!)
-wait_line "$WORK/a.log" ready 10 && wait_line "$WORK/b.log" ready 10 || fail "backends started"
+# shellcheck source=../proxy_it/two_backends.sh
+source "$HERE/../proxy_it/two_backends.sh"
 {
   doc_class TLSv1.2
   doc_service svc-a

@@ -92,16 +92,18 @@ public:
     Fields all = {
         {":method", method}, {":scheme", "https"}, {":authority", "app.test"}, {":path", path}};
     for (auto& field : extra) all.push_back(field);
-    std::vector<nghttp2_nv> nva;
-    for (auto& f : all)
-      nva.push_back({reinterpret_cast<uint8_t*>(f.name.data()),
-                     reinterpret_cast<uint8_t*>(f.value.data()), f.name.size(), f.value.size(),
-                     NGHTTP2_NV_FLAG_NONE});
+    std::vector<nghttp2_nv> nva = toNva(all);
     nghttp2_data_provider provider{};
     provider.source.ptr = const_cast<std::string*>(body);
     provider.read_callback = readBody;
     return nghttp2_submit_request(session_, nullptr, nva.data(), nva.size(),
                                   body ? &provider : nullptr, this);
+  }
+  // A HEADERS frame exactly as given (a new stream with `stream` -1, else trailers).
+  int32_t headers(Fields fields, uint8_t flags = NGHTTP2_FLAG_NONE, int32_t stream = -1) {
+    std::vector<nghttp2_nv> nva = toNva(fields);
+    return nghttp2_submit_headers(session_, flags, stream, nullptr, nva.data(), nva.size(),
+                                  nullptr);
   }
   void reset(int32_t id) { nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, 8); }
   void consume(int32_t id, size_t n) { nghttp2_session_consume(session_, id, n); }
@@ -122,6 +124,14 @@ public:
   }
 
 private:
+  static std::vector<nghttp2_nv> toNva(Fields& fields) {
+    std::vector<nghttp2_nv> nva;
+    for (auto& f : fields)
+      nva.push_back({reinterpret_cast<uint8_t*>(f.name.data()),
+                     reinterpret_cast<uint8_t*>(f.value.data()), f.name.size(), f.value.size(),
+                     NGHTTP2_NV_FLAG_NONE});
+    return nva;
+  }
   static Client& self(void* user) { return *static_cast<Client*>(user); }
   static int onHeader(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name,
                       size_t name_len, const uint8_t* value, size_t value_len, uint8_t,
@@ -279,21 +289,10 @@ TEST_CASE("h2 session: Host stands in for a missing :authority; request trailers
   Fixture f;
   Client client;
   // No :authority: built by hand, with a Host field instead.
-  std::vector<std::pair<std::string, std::string>> fields = {
-      {":method", "POST"}, {":scheme", "http"}, {":path", "/"}, {"host", "h.test"}};
-  std::vector<nghttp2_nv> nva;
-  for (auto& [n, v] : fields)
-    nva.push_back({reinterpret_cast<uint8_t*>(n.data()), reinterpret_cast<uint8_t*>(v.data()),
-                   n.size(), v.size(), NGHTTP2_NV_FLAG_NONE});
-  const int32_t id = nghttp2_submit_headers(client.raw(), NGHTTP2_FLAG_NONE, -1, nullptr,
-                                            nva.data(), nva.size(), nullptr);
+  const int32_t id = client.headers(
+      {{":method", "POST"}, {":scheme", "http"}, {":path", "/"}, {"host", "h.test"}});
   pump(client, *f.server);
-  std::string trailer_name = "grpc-timeout", trailer_value = "1S";
-  nghttp2_nv trailer{reinterpret_cast<uint8_t*>(trailer_name.data()),
-                     reinterpret_cast<uint8_t*>(trailer_value.data()), trailer_name.size(),
-                     trailer_value.size(), NGHTTP2_NV_FLAG_NONE};
-  REQUIRE(nghttp2_submit_headers(client.raw(), NGHTTP2_FLAG_END_STREAM, id, nullptr, &trailer, 1,
-                                 nullptr) == 0);
+  REQUIRE(client.headers({{"grpc-timeout", "1S"}}, NGHTTP2_FLAG_END_STREAM, id) == 0);
   pump(client, *f.server);
   const auto& seen = f.recorder.streams[id];
   CHECK(seen.head.authority == "h.test");
@@ -456,14 +455,8 @@ TEST_CASE("h2 session: a flood of empty DATA frames ends the connection") {
   Client client;
   const std::string body = "x";
   // A request with a body still to come; then empty frames on its stream, written raw.
-  std::vector<std::pair<std::string, std::string>> fields = {
-      {":method", "POST"}, {":scheme", "https"}, {":authority", "a"}, {":path", "/"}};
-  std::vector<nghttp2_nv> nva;
-  for (auto& [n, v] : fields)
-    nva.push_back({reinterpret_cast<uint8_t*>(n.data()), reinterpret_cast<uint8_t*>(v.data()),
-                   n.size(), v.size(), NGHTTP2_NV_FLAG_NONE});
-  const int32_t id = nghttp2_submit_headers(client.raw(), NGHTTP2_FLAG_NONE, -1, nullptr,
-                                            nva.data(), nva.size(), nullptr);
+  const int32_t id = client.headers(
+      {{":method", "POST"}, {":scheme", "https"}, {":authority", "a"}, {":path", "/"}});
   pump(client, *f.server);
   REQUIRE(f.recorder.heads == 1);
   std::string flood;

@@ -20,14 +20,8 @@ trap cleanup EXIT
 # shellcheck source=../lib/checks.sh
 source "$HERE/../lib/checks.sh"
 
-PORT_A=$(free_port)
-PORT_B=$(free_port)
-DEAD_PORT=$(free_port)  # nothing listens here
-python3 "$HERE/backend.py" "$PORT_A" backend-a >"$WORK/a.log" 2>&1 &
-PIDS+=($!)
-python3 "$HERE/backend.py" "$PORT_B" backend-b >"$WORK/b.log" 2>&1 &
-PIDS+=($!)
-wait_line "$WORK/a.log" ready 10 && wait_line "$WORK/b.log" ready 10 || { echo "backends did not start"; exit 1; }
+# shellcheck source=two_backends.sh
+source "$HERE/two_backends.sh"
 
 # A test CA and certificates: app.test, *.wild.test, secure.test, and a default certificate.
 mkdir "$WORK/manifests" "$WORK/pki"
