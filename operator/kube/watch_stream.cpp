@@ -65,7 +65,12 @@ Status WatchDecoder::feed(std::string_view data, std::vector<WatchEvent>& out) {
 }
 
 Status statusFromWatchError(const nlohmann::json& object) {
-  int code = object.value("code", 500);
+  // A Status's code is an integer; anything else (a string, a float, out of range) is a
+  // malformed error that must not throw: it counts as a server error.
+  int code = 500;
+  if (auto it = object.find("code"); it != object.end() && it->is_number_integer() &&
+                                     it->get<int64_t>() >= 100 && it->get<int64_t>() <= 599)
+    code = static_cast<int>(it->get<int64_t>());
   return statusFromApi(code, object.dump());
 }
 

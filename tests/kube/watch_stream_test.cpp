@@ -64,6 +64,22 @@ TEST_CASE("watch stream: an ERROR event with code 410 means relist") {
   CHECK(status.message().find("too old") != std::string::npos);
 }
 
+TEST_CASE("watch stream: an ERROR event with a code that is no HTTP status is a server error") {
+  // Found by watch_stream_fuzz: a string code made nlohmann::json throw (and the operator die).
+  for (const char* code : {"\"Expired\"", "410.5", "-1", "99999999999", "null", "[]"}) {
+    CAPTURE(code);
+    WatchDecoder decoder;
+    std::vector<WatchEvent> events;
+    REQUIRE(decoder.feed(
+        std::string(R"({"type":"ERROR","object":{"kind":"Status","code":)") + code + "}}\n",
+        events));
+    REQUIRE(events.size() == 1);
+    Status status = statusFromWatchError(events[0].object);
+    CHECK_FALSE(status);
+    CHECK(status.httpStatus() == 500);
+  }
+}
+
 TEST_CASE("watch stream: corrupt lines are errors") {
   const char* rows[] = {"not json\n", "[1,2]\n", "{\"type\":\"ADDED\"}\n",
                         "{\"type\":\"EXPLODED\",\"object\":{}}\n"};
