@@ -106,16 +106,7 @@ bool UpstreamExchange::flush() {
     }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
     if (n < 0 && errno == EINTR) continue;
-    if (!head_done_ && in_.empty() && reused_ && body_framing_ == http::BodyFraming::None &&
-        !fresh_only_) {
-      // The pooled connection was closed by the upstream meanwhile: once more, fresh.
-      closeSocket();
-      fresh_only_ = true;
-      --attempts_;
-      out_sent_ = 0;
-      if (connectNext()) return false;
-    }
-    fail(502, UpstreamError::BadResponse);
+    if (!retryOnFreshConnection()) fail(502, UpstreamError::BadResponse);
     return false;
   }
   if (out_sent_ == out_.size()) {
@@ -128,6 +119,20 @@ bool UpstreamExchange::flush() {
   }
   if (phase_ != Phase::Done) updateInterest();
   return true;
+}
+
+// A pooled connection the upstream closed while it was idle fails before any response byte: a
+// body-less request goes once more, on a fresh connection to the same endpoint.
+bool UpstreamExchange::retryOnFreshConnection() {
+  if (head_done_ || !in_.empty() || !reused_ || fresh_only_ ||
+      body_framing_ != http::BodyFraming::None)
+    return false;
+  closeSocket();
+  fresh_only_ = true;
+  --attempts_;
+  out_ = request_head_;
+  out_sent_ = 0;
+  return connectNext();
 }
 
 void UpstreamExchange::onIo(uint32_t events) noexcept {
@@ -170,15 +175,7 @@ void UpstreamExchange::readResponse() {
   processResponse();
   if (phase_ != Phase::Exchanging || !eof) return;
   if (!head_done_) {
-    if (in_.empty() && reused_ && !fresh_only_ && body_framing_ == http::BodyFraming::None) {
-      closeSocket();  // a pooled connection the upstream had closed: once more, fresh
-      fresh_only_ = true;
-      --attempts_;
-      out_ = request_head_;
-      out_sent_ = 0;
-      if (connectNext()) return;
-    }
-    fail(502, UpstreamError::BadResponse);
+    if (!retryOnFreshConnection()) fail(502, UpstreamError::BadResponse);
   } else if (response_framing_ == http::BodyFraming::UntilClose) {
     finish(false);
   } else {

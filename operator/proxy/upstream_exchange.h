@@ -64,7 +64,6 @@ public:
   void checkTimeout(std::chrono::steady_clock::time_point now);
   // Abandons the exchange (the client went away): the connection is closed, not pooled.
   void abandon();
-  bool finished() const { return phase_ == Phase::Done; }
   size_t bufferedToUpstream() const { return out_.size() - out_sent_; }
 
   void onIo(uint32_t events) noexcept override;
@@ -74,6 +73,7 @@ private:
 
   void handleIo(uint32_t events);
   bool connectNext();
+  bool retryOnFreshConnection();
   void connected();
   bool flush();
   void readResponse();
